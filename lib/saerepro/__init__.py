@@ -1,0 +1,3 @@
+"""saerepro: the thin library behind the SAE replication notebooks."""
+
+__version__ = "0.1.0"

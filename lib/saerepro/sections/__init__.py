@@ -1,0 +1,1 @@
+"""Per-section parameter schemas and the job lists built from them."""

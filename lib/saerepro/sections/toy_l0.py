@@ -1,0 +1,122 @@
+"""Section "toy L0" (Sparse but Wrong §3, §3.1, §3.2, A.1, A.2): parameters and training jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from saerepro.config import require
+from saerepro.toy import ToyModelConfig, firing_probabilities
+from saerepro.toy_sae import ToySAEJob, checkpoint_path
+from saerepro.train import TrainSettings
+
+SECTION = "toy_l0"
+
+
+@dataclass(frozen=True)
+class ToyL0Params:
+    """``params.yaml: toy_l0.<tier>``."""
+
+    model: ToyModelConfig = field(default_factory=ToyModelConfig)
+    d_sae: int = 50
+    batch_size: int = 1024
+    lr: float = 3e-4
+    headline_ks: tuple[int, ...] = (5, 11, 18)
+    headline_samples: int = 15_000_000
+    headline_seeds: tuple[int, ...] = (0, 1)
+    sweep_ks: tuple[int, ...] = tuple(range(1, 26))
+    sweep_samples: int = 15_000_000
+    sweep_seed: int = 0
+    eval_samples: int = 100_000
+    eval_seed: int = 12345
+    projection_ns: tuple[int, ...] = (12, 18, 20, 22)
+    recovery_threshold: float = 0.95
+    workers: int = 2
+
+    def __post_init__(self) -> None:
+        require(self.d_sae >= 1, "d_sae", "an integer >= 1", self.d_sae)
+        for name in ("headline_ks", "sweep_ks", "projection_ns"):
+            values = getattr(self, name)
+            require(
+                len(values) > 0 and all(1 <= v <= self.d_sae for v in values),
+                name,
+                f"a non-empty list of integers in 1..{self.d_sae} (d_sae)",
+                values,
+            )
+        require(
+            len(self.projection_ns) >= 2,
+            "projection_ns",
+            "at least two values of n (SBW Fig. 2 compares two)",
+            self.projection_ns,
+        )
+        true_l0 = float(
+            firing_probabilities(
+                self.model.n_features, self.model.firing_prob_min, self.model.firing_prob_span
+            ).sum()
+        )
+        require(
+            round(true_l0) in self.headline_ks,
+            "headline_ks",
+            f"a list containing the true L0 rounded, {round(true_l0)}",
+            self.headline_ks,
+        )
+        require(
+            {1, 2} <= set(self.sweep_ks) and max(self.sweep_ks) > true_l0,
+            "sweep_ks",
+            f"a list containing 1 and 2 (Fig. 7) and an L0 above the true L0 {true_l0:.2f}",
+            self.sweep_ks,
+        )
+        require(
+            len(self.headline_seeds) >= 1,
+            "headline_seeds",
+            "at least one seed",
+            self.headline_seeds,
+        )
+        for name in ("headline_samples", "sweep_samples", "eval_samples"):
+            require(
+                getattr(self, name) >= self.batch_size,
+                name,
+                f">= batch_size={self.batch_size}",
+                getattr(self, name),
+            )
+        require(self.batch_size >= 1, "batch_size", "an integer >= 1", self.batch_size)
+        require(self.lr > 0, "lr", "> 0", self.lr)
+        require(
+            0 < self.recovery_threshold <= 1,
+            "recovery_threshold",
+            "in (0, 1]",
+            self.recovery_threshold,
+        )
+        require(self.workers >= 1, "workers", "an integer >= 1", self.workers)
+
+    def settings(self, samples: int) -> TrainSettings:
+        return TrainSettings(total_samples=samples, batch_size=self.batch_size, lr=self.lr)
+
+    def headline_jobs(self, checkpoint_root: str | Path) -> list[ToySAEJob]:
+        """The Fig. 1 SAEs: every headline k on every headline seed."""
+        return [
+            ToySAEJob(
+                self.model,
+                k,
+                self.d_sae,
+                self.settings(self.headline_samples),
+                seed,
+                checkpoint_path(checkpoint_root, "headline", k, seed),
+            )
+            for seed in self.headline_seeds
+            for k in self.headline_ks
+        ]
+
+    def sweep_jobs(self, checkpoint_root: str | Path) -> list[ToySAEJob]:
+        """The Fig. 2 / Fig. 6 sweep: one SAE per k."""
+        return [
+            ToySAEJob(
+                self.model,
+                k,
+                self.d_sae,
+                self.settings(self.sweep_samples),
+                self.sweep_seed,
+                checkpoint_path(checkpoint_root, "sweep", k, self.sweep_seed),
+            )
+            for k in self.sweep_ks
+        ]

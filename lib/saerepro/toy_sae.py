@@ -1,0 +1,125 @@
+"""BatchTopK SAEs on the toy model: training jobs, the ground-truth SAE, and their evaluation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from sae_lens import BatchTopKTrainingSAE, BatchTopKTrainingSAEConfig
+from sae_lens.saes.sae import TrainingSAE
+
+from saerepro import metrics
+from saerepro.inference import encode_decode
+from saerepro.toy import ToyModel, ToyModelConfig, ToySample
+from saerepro.train import TrainSettings, make_training_sae, save_training_sae, train_sae
+
+
+@dataclass(frozen=True)
+class ToySAEJob:
+    """One BatchTopK SAE to train on a toy model and where to save it."""
+
+    model: ToyModelConfig
+    k: int
+    d_sae: int
+    settings: TrainSettings
+    seed: int
+    checkpoint: str
+
+
+@dataclass(frozen=True)
+class ToySAERun:
+    """What a training job reports back (the SAE itself is at ``checkpoint``)."""
+
+    checkpoint: str
+    k: int
+    seed: int
+    loss_steps: list[int]
+    mse_losses: list[float]
+    seconds: float
+
+
+def train_toy_sae(job: ToySAEJob) -> ToySAERun:
+    """Train one BatchTopK SAE on a fresh stream from the toy model and save it."""
+    model = ToyModel(job.model)
+    sae = make_training_sae(
+        "batchtopk", seed=job.seed, d_in=job.model.d_model, d_sae=job.d_sae, k=job.k
+    )
+    # the data stream gets its own seed, distinct from the SAE initialisation's
+    result = train_sae(
+        sae,
+        model.batches(job.settings.batch_size, seed=10_000 + job.seed),
+        job.settings,
+        progress=False,
+    )
+    save_training_sae(sae, job.checkpoint)
+    return ToySAERun(
+        checkpoint=job.checkpoint,
+        k=job.k,
+        seed=job.seed,
+        loss_steps=result.loss_steps,
+        mse_losses=result.mse_losses,
+        seconds=result.seconds,
+    )
+
+
+def ground_truth_sae(model: ToyModel, k: int) -> BatchTopKTrainingSAE:
+    """A BatchTopK SAE whose encoder and decoder are exactly the true features, run at ``k``."""
+    cfg = BatchTopKTrainingSAEConfig(d_in=model.cfg.d_model, d_sae=model.cfg.n_features, k=k)
+    sae = BatchTopKTrainingSAE(cfg)
+    with torch.no_grad():
+        sae.W_dec.copy_(model.features)
+        sae.W_enc.copy_(model.features.T)
+        sae.b_enc.zero_()
+        sae.b_dec.zero_()
+    return sae
+
+
+def unit_decoder(sae: TrainingSAE) -> torch.Tensor:
+    """Decoder rows at unit norm (the folded decoder of SAELens's saved inference model)."""
+    return metrics.unit_rows(sae.W_dec.detach())
+
+
+@dataclass(frozen=True)
+class ToySAEEval:
+    """How an SAE does on held-out toy samples."""
+
+    mse: float
+    explained_variance: float
+    l0: float
+    dead_latents: int
+    feature_recovery: float
+    nth_projection: dict[int, float]
+
+    def as_row(self) -> dict[str, float]:
+        """A flat dict for a results table (one ``s_n=<n>`` column per n)."""
+        row = {
+            f: getattr(self, f)
+            for f in ("mse", "explained_variance", "l0", "dead_latents", "feature_recovery")
+        }
+        return row | {f"s_n={n}": v for n, v in self.nth_projection.items()}
+
+
+def evaluate_toy_sae(
+    sae: TrainingSAE, model: ToyModel, sample: ToySample, batch_size: int, ns: Sequence[int]
+) -> ToySAEEval:
+    """Reconstruction, sparsity, recovery of the true features and s_n^dec on ``sample``."""
+    acts, recons = encode_decode(sae, sample.inputs, batch_size)
+    W_dec = unit_decoder(sae)
+    b_dec = sae.b_dec.detach()
+    cosines = metrics.decoder_feature_cosines(W_dec, model.features)
+    projections = metrics.nth_decoder_projections(sample.inputs, W_dec, b_dec, ns)
+    return ToySAEEval(
+        mse=metrics.mse(sample.inputs, recons),
+        explained_variance=metrics.explained_variance(sample.inputs, recons),
+        l0=metrics.mean_l0(acts),
+        dead_latents=metrics.dead_latents(acts),
+        feature_recovery=metrics.feature_recovery(cosines),
+        nth_projection=dict(zip(ns, projections, strict=True)),
+    )
+
+
+def checkpoint_path(root: str | Path, group: str, k: int, seed: int) -> str:
+    """Where the SAE of one (group, k, seed) lives under ``root``."""
+    return str(Path(root) / group / f"k{k:02d}_seed{seed}")
