@@ -1,0 +1,64 @@
+import json
+
+import numpy as np
+import pytest
+
+from saerepro.claims import ClaimsLedger, format_value, read_claims
+from saerepro.report import TABLE_END, TABLE_START, claims_table, collect_claims, with_table
+
+REQUIRED = {"id", "paper", "section", "statement", "paper_value", "measured", "holds", "tier",
+            "note"}
+
+
+def test_ledger_round_trip(tmp_path):
+    ledger = ClaimsLedger("cpu")
+    ledger.add("a.one", "SBW", "§3", "x < y", {"x": 1}, {"x": np.float32(0.5)}, np.bool_(True))
+    ledger.add("a.two", "CU", "§4", "undecided", None, None, None, note="why")
+    path = ledger.write(tmp_path / "claims.json")
+    rows = json.loads(path.read_text())
+    assert all(REQUIRED == set(r) for r in rows)
+    assert rows[0]["measured"] == {"x": 0.5} and rows[0]["holds"] is True
+    assert [c.verdict for c in read_claims(path)] == ["holds", "undecided"]
+
+
+def test_ledger_refuses_typed_in_or_malformed_claims():
+    ledger = ClaimsLedger("cpu")
+    with pytest.raises(TypeError, match="bool computed"):
+        ledger.add("a", "SBW", "§3", "s", 1, 1, "yes")
+    with pytest.raises(ValueError, match="paper='XYZ'"):
+        ledger.add("a", "XYZ", "§3", "s", 1, 1, True)
+    ledger.add("a", "SBW", "§3", "s", 1, 1, True)
+    with pytest.raises(ValueError, match="already"):
+        ledger.add("a", "SBW", "§3", "s", 1, 1, False)
+
+
+def test_format_value():
+    assert format_value(2.73456) == "2.73"
+    assert format_value({"learned": 2.7, "ground_truth": 4.88}) == "learned 2.7, ground truth 4.88"
+    assert format_value(None) == "–"
+
+
+def test_table_replaces_only_the_marked_region():
+    readme = f"intro\n{TABLE_START}\nold\n{TABLE_END}\noutro\n"
+    out = with_table(readme, "| new |")
+    assert out == f"intro\n{TABLE_START}\n| new |\n{TABLE_END}\noutro\n"
+    with pytest.raises(ValueError, match="markers"):
+        with_table("no markers", "| new |")
+
+
+def test_committed_claims_follow_the_schema():
+    for section, claims in collect_claims().items():
+        assert claims, f"{section} has an empty claims file"
+        for c in claims:
+            assert c.holds in (True, False, None)
+            assert c.tier in ("smoke", "cpu", "paper")
+            assert c.id.startswith(section + ".")
+
+
+def test_readme_claims_table_is_current():
+    from saerepro.paths import repo_path
+
+    readme = repo_path("README.md").read_text()
+    assert with_table(readme, claims_table(collect_claims())) == readme, (
+        "README claims table is stale: run `python -m saerepro.report`"
+    )

@@ -1,0 +1,100 @@
+from dataclasses import dataclass, field
+
+import pytest
+import yaml
+
+from saerepro.config import TIERS, ParamError, build_dataclass, load_params, read_params_file
+from saerepro.sections.toy_l0 import ToyL0Params
+from saerepro.toy import ToyModelConfig
+
+
+@dataclass(frozen=True)
+class Inner:
+    rate: float = 0.5
+
+
+@dataclass(frozen=True)
+class Outer:
+    count: int
+    ks: tuple[int, ...] = (1,)
+    inner: Inner = field(default_factory=Inner)
+
+
+def test_builds_nested_dataclasses_and_coerces_numbers():
+    got = build_dataclass(Outer, {"count": 3, "ks": [1, 2], "inner": {"rate": "3e-4"}}, "s.cpu")
+    assert got == Outer(count=3, ks=(1, 2), inner=Inner(rate=3e-4))
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"count": 1, "colour": "red"}, r"unknown parameter\(s\) \['colour'\]"),
+        ({}, r"missing required parameter\(s\) \['count'\]"),
+        ({"count": 1.5}, r"s\.cpu\.count=1\.5 .*integer"),
+        ({"count": True}, r"s\.cpu\.count=True .*integer"),
+        ({"count": 1, "ks": 3}, r"s\.cpu\.ks=3 .*list"),
+        ({"count": 1, "ks": [1, "x"]}, r"s\.cpu\.ks\[1\]='x'"),
+        ({"count": 1, "inner": {"rate": "fast"}}, r"s\.cpu\.inner\.rate='fast' .*number"),
+    ],
+)
+def test_bad_values_name_the_parameter(values, message):
+    with pytest.raises(ParamError, match=message):
+        build_dataclass(Outer, values, "s.cpu")
+
+
+def write_params(tmp_path, content):
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(content))
+    return path
+
+
+def test_unknown_tier_and_section_are_named(tmp_path):
+    path = write_params(tmp_path, {"tier": "gpu", "toy_l0": {"cpu": {}}})
+    with pytest.raises(ParamError, match=r"tier='gpu' is not allowed: one of smoke, cpu, paper"):
+        load_params("toy_l0", ToyL0Params, path=path)
+    with pytest.raises(ParamError, match=r"section='nope' is not allowed: one of toy_l0"):
+        load_params("nope", ToyL0Params, tier="cpu", path=path)
+
+
+def test_missing_params_file_is_named(tmp_path):
+    with pytest.raises(ParamError, match="does not exist"):
+        read_params_file(tmp_path / "absent.yaml")
+
+
+def test_validation_errors_carry_the_section_and_tier(tmp_path):
+    path = write_params(tmp_path, {"toy_l0": {"cpu": {"d_sae": 50, "headline_ks": [5, 11, 60]}}})
+    with pytest.raises(ParamError, match=r"toy_l0\.cpu: headline_ks=.*1\.\.50 \(d_sae\)"):
+        load_params("toy_l0", ToyL0Params, tier="cpu", path=path)
+
+
+@pytest.mark.parametrize(
+    ("override", "param"),
+    [
+        ({"sweep_ks": [3, 4, 20]}, "sweep_ks"),
+        ({"headline_ks": [5, 18]}, "headline_ks"),
+        ({"projection_ns": [12]}, "projection_ns"),
+        ({"headline_samples": 10}, "headline_samples"),
+        ({"recovery_threshold": 1.5}, "recovery_threshold"),
+        ({"workers": 0}, "workers"),
+        ({"model": {"firing_prob_min": 0}}, "firing_prob_min"),
+    ],
+)
+def test_toy_l0_rejects_impossible_values(tmp_path, override, param):
+    path = write_params(tmp_path, {"toy_l0": {"cpu": override}})
+    with pytest.raises(ParamError, match=param):
+        load_params("toy_l0", ToyL0Params, tier="cpu", path=path)
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_every_tier_of_the_real_params_file_is_valid(tier):
+    params = load_params("toy_l0", ToyL0Params, tier=tier)
+    assert params.model == ToyModelConfig()  # every tier replicates the paper's toy model
+    assert len(params.sweep_jobs("ck")) == len(params.sweep_ks)
+
+
+def test_paper_tier_uses_the_papers_settings():
+    params = load_params("toy_l0", ToyL0Params, tier="paper")
+    assert params.headline_samples == params.sweep_samples == 15_000_000
+    assert (params.batch_size, params.lr, params.d_sae) == (1024, 3e-4, 50)
+    assert params.headline_ks == (5, 11, 18)
+    assert set(range(2, 26)) <= set(params.sweep_ks)

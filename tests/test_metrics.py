@@ -1,0 +1,62 @@
+import math
+
+import pytest
+import torch
+
+from saerepro import metrics
+from saerepro.config import ParamError
+
+X = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+# rows normalise to (1, 0), (0, 1), (1, 1)/sqrt(2)
+W_DEC = torch.tensor([[2.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+
+
+def test_nth_decoder_projection_hand_computed():
+    # Z = [[1, 0, 0.7071], [0, 2, 1.4142]]; sorted: 2, 1.4142, 1, 0.7071, 0, 0; b = 2
+    b_dec = torch.zeros(2)
+    assert metrics.nth_decoder_projection(X, W_DEC, b_dec, 1) == pytest.approx(math.sqrt(2))
+    assert metrics.nth_decoder_projection(X, W_DEC, b_dec, 2) == pytest.approx(1 / math.sqrt(2))
+    assert metrics.nth_decoder_projection(X, W_DEC, b_dec, 3) == pytest.approx(0.0)
+
+
+def test_nth_decoder_projection_subtracts_the_decoder_bias():
+    # x - b_dec = [[0, 0], [-1, 2]]; Z = [[0, 0, 0], [-1, 2, 0.7071]]
+    b_dec = torch.tensor([1.0, 0.0])
+    got = metrics.nth_decoder_projections(X, W_DEC, b_dec, [1, 2, 3])
+    assert got == pytest.approx([1 / math.sqrt(2), 0.0, -1.0])
+
+
+@pytest.mark.parametrize("n", [0, 4, -1])
+def test_nth_decoder_projection_rejects_n_outside_range(n):
+    with pytest.raises(ParamError, match=r"n=.*1\.\.3"):
+        metrics.nth_decoder_projection(X, W_DEC, torch.zeros(2), n)
+
+
+def test_reconstruction_metrics():
+    x = torch.tensor([[1.0, 1.0], [3.0, 1.0]])
+    x_hat = torch.tensor([[1.0, 0.0], [3.0, 1.0]])
+    assert metrics.mse(x, x_hat) == pytest.approx(0.5)
+    # total variance: mean (2, 1); deviations (-1, 0), (1, 0) -> 2; residual 1
+    assert metrics.explained_variance(x, x_hat) == pytest.approx(0.5)
+    assert metrics.explained_variance(x, x) == pytest.approx(1.0)
+
+
+def test_sparsity_metrics():
+    acts = torch.tensor([[0.0, 1.0, 0.0], [2.0, 3.0, 0.0]])
+    assert metrics.mean_l0(acts) == pytest.approx(1.5)
+    assert metrics.dead_latents(acts) == 1
+
+
+def test_feature_recovery_and_matching():
+    features = torch.eye(3)
+    W_dec = torch.tensor([[0.0, 0.0, 5.0], [1.0, 0.0, 0.0], [0.0, 1.0, 1.0]])
+    cos = metrics.decoder_feature_cosines(W_dec, features)
+    assert metrics.feature_recovery(cos) == pytest.approx((1 + 1 / math.sqrt(2) + 1) / 3)
+    assert metrics.matched_latent_order(cos).tolist() == [1, 2, 0]
+
+
+def test_late_loss_change():
+    assert metrics.late_loss_change([5.0] * 10) == pytest.approx(0.0)
+    assert metrics.late_loss_change([10, 9, 8, 7, 6, 5, 4, 3, 2, 1]) == pytest.approx(-0.5)
+    with pytest.raises(ParamError, match="fraction"):
+        metrics.late_loss_change([1.0, 2.0], fraction=0)
