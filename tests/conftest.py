@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-
 from saerepro.toy import ToyModel, ToyModelConfig
 
 
@@ -23,5 +22,6 @@ def paper_toy() -> ToyModel:
 
 @pytest.fixture(scope="session")
 def small_toy() -> ToyModel:
-    return ToyModel(ToyModelConfig(n_features=8, d_model=12, firing_prob_min=0.1,
-                                   firing_prob_span=0.4, seed=3))
+    return ToyModel(
+        ToyModelConfig(n_features=8, d_model=12, firing_prob_min=0.1, firing_prob_span=0.4, seed=3)
+    )

@@ -1,5 +1,4 @@
 import pytest
-
 from saerepro.atomic import atomic_directory, atomic_write_json, atomic_write_text
 
 

@@ -2,12 +2,20 @@ import json
 
 import numpy as np
 import pytest
-
 from saerepro.claims import ClaimsLedger, format_value, read_claims
 from saerepro.report import TABLE_END, TABLE_START, claims_table, collect_claims, with_table
 
-REQUIRED = {"id", "paper", "section", "statement", "paper_value", "measured", "holds", "tier",
-            "note"}
+REQUIRED = {
+    "id",
+    "paper",
+    "section",
+    "statement",
+    "paper_value",
+    "measured",
+    "holds",
+    "tier",
+    "note",
+}
 
 
 def test_ledger_round_trip(tmp_path):
@@ -16,7 +24,7 @@ def test_ledger_round_trip(tmp_path):
     ledger.add("a.two", "CU", "§4", "undecided", None, None, None, note="why")
     path = ledger.write(tmp_path / "claims.json")
     rows = json.loads(path.read_text())
-    assert all(REQUIRED == set(r) for r in rows)
+    assert all(set(r) == REQUIRED for r in rows)
     assert rows[0]["measured"] == {"x": 0.5} and rows[0]["holds"] is True
     assert [c.verdict for c in read_claims(path)] == ["holds", "undecided"]
 

@@ -2,7 +2,6 @@ from dataclasses import dataclass, field
 
 import pytest
 import yaml
-
 from saerepro.config import TIERS, ParamError, build_dataclass, load_params, read_params_file
 from saerepro.sections.toy_l0 import ToyL0Params
 from saerepro.toy import ToyModelConfig
@@ -98,3 +97,33 @@ def test_paper_tier_uses_the_papers_settings():
     assert (params.batch_size, params.lr, params.d_sae) == (1024, 3e-4, 50)
     assert params.headline_ks == (5, 11, 18)
     assert set(range(2, 26)) <= set(params.sweep_ks)
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_every_tier_of_l0_dynamics_is_valid(tier):
+    from saerepro.sections.l0_dynamics import L0DynamicsParams
+
+    params = load_params("l0_dynamics", L0DynamicsParams, tier=tier)
+    assert params.model == ToyModelConfig()
+    assert len(params.transition_jobs("ck")) == len(params.transition_starts)
+    finder_jobs = params.finder_jobs("ck")
+    assert len(finder_jobs) == len(params.finder_seeds) + len(params.second_model_seeds)
+    assert len({id(j.controller) for j in finder_jobs}) == len(finder_jobs), "one finder per run"
+
+
+@pytest.mark.parametrize(
+    ("override", "param"),
+    [
+        ({"finder": {"start_l0": 8}}, "finder.start_l0"),
+        ({"finder": {"n": 40}}, "finder.n"),
+        ({"transition_starts": [60]}, "transition_starts"),
+        ({"finder_steps": 500}, "finder_steps"),
+        ({"tolerance": 0}, "tolerance"),
+    ],
+)
+def test_l0_dynamics_rejects_impossible_values(tmp_path, override, param):
+    from saerepro.sections.l0_dynamics import L0DynamicsParams
+
+    path = write_params(tmp_path, {"l0_dynamics": {"cpu": override}})
+    with pytest.raises(ParamError, match=param.replace(".", r"\.")):
+        load_params("l0_dynamics", L0DynamicsParams, tier="cpu", path=path)

@@ -2,7 +2,6 @@ import math
 
 import pytest
 import torch
-
 from saerepro import metrics
 from saerepro.config import ParamError
 

@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 import torch
-
 from saerepro.config import ParamError
 from saerepro.toy import ToyModel, ToyModelConfig, firing_probabilities
 

@@ -1,6 +1,5 @@
 import pytest
 import torch
-
 from saerepro.config import ParamError
 from saerepro.parallel import map_jobs
 from saerepro.toy import ToyModelConfig
@@ -51,8 +50,13 @@ def test_training_records_losses_runs_hooks_and_learns(small_toy, capfd):
     sae = make_training_sae("batchtopk", seed=0, d_in=12, d_sae=8, k=3)
     seen = []
     settings = TrainSettings(total_samples=256 * 60, batch_size=256, lr=3e-3, record_every=20)
-    result = train_sae(sae, small_toy.batches(256, seed=1), settings,
-                       hooks=[lambda step, _: seen.append(step)], progress=False)
+    result = train_sae(
+        sae,
+        small_toy.batches(256, seed=1),
+        settings,
+        hooks=[lambda step, _: seen.append(step)],
+        progress=False,
+    )
     assert seen == list(range(60))
     assert result.loss_steps == [0, 20, 40]
     assert result.mse_losses[-1] < 0.5 * result.mse_losses[0]
@@ -73,18 +77,22 @@ def test_save_and_load_round_trip(tmp_path):
 def _job(tmp_path, seed):
     cfg = ToyModelConfig(n_features=8, d_model=12, firing_prob_min=0.1, firing_prob_span=0.4)
     settings = TrainSettings(total_samples=128 * 30, batch_size=128)
-    return ToySAEJob(cfg, k=3, d_sae=8, settings=settings, seed=seed,
-                     checkpoint=str(tmp_path / f"seed{seed}"))
+    return ToySAEJob(
+        cfg, k=3, d_sae=8, settings=settings, seed=seed, checkpoint=str(tmp_path / f"seed{seed}")
+    )
 
 
 def test_toy_jobs_are_deterministic_across_worker_counts(tmp_path):
-    inline = map_jobs(train_toy_sae, [_job(tmp_path / "a", 0), _job(tmp_path / "a", 1)],
-                      workers=1, desc="inline")
-    pooled = map_jobs(train_toy_sae, [_job(tmp_path / "b", 0), _job(tmp_path / "b", 1)],
-                      workers=2, desc="pooled")
+    inline = map_jobs(
+        train_toy_sae, [_job(tmp_path / "a", 0), _job(tmp_path / "a", 1)], workers=1, desc="inline"
+    )
+    pooled = map_jobs(
+        train_toy_sae, [_job(tmp_path / "b", 0), _job(tmp_path / "b", 1)], workers=2, desc="pooled"
+    )
     assert [r.seed for r in pooled] == [0, 1], "results come back in job order"
     for a, b in zip(inline, pooled, strict=True):
         assert a.mse_losses == b.mse_losses
-        assert torch.equal(load_training_sae(a.checkpoint).W_dec,
-                           load_training_sae(b.checkpoint).W_dec)
+        assert torch.equal(
+            load_training_sae(a.checkpoint).W_dec, load_training_sae(b.checkpoint).W_dec
+        )
     assert inline[0].mse_losses != inline[1].mse_losses, "different seeds, different runs"

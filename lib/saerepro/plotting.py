@@ -77,6 +77,7 @@ def cosine_heatmaps(cosines: Sequence[torch.Tensor], titles: Sequence[str]) -> F
     return fig
 
 
-def mark_true_l0(ax: Axes, true_l0: float) -> None:
-    """The dotted vertical line at the true L0 used in SBW's figures."""
-    ax.axvline(true_l0, color="0.3", linestyle=":", label=f"true L0 = {true_l0:.2f}")
+def mark_true_l0(ax: Axes, true_l0: float, horizontal: bool = False) -> None:
+    """The dotted line at the true L0 used in SBW's figures (vertical on an L0 x-axis)."""
+    line = ax.axhline if horizontal else ax.axvline
+    line(true_l0, color="0.3", linestyle=":", label=f"true L0 = {true_l0:.2f}")

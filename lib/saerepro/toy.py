@@ -62,6 +62,13 @@ class ToyModelConfig:
         require(self.magnitude_mean > 0, "magnitude_mean", "> 0", self.magnitude_mean)
         require(self.magnitude_std >= 0, "magnitude_std", ">= 0", self.magnitude_std)
 
+    @property
+    def true_l0(self) -> float:
+        """Expected number of firing features per input: the sum of the firing probabilities."""
+        return float(
+            firing_probabilities(self.n_features, self.firing_prob_min, self.firing_prob_span).sum()
+        )
+
 
 @dataclass(frozen=True)
 class ToySample:
@@ -116,7 +123,7 @@ class ToyModel:
     @property
     def true_l0(self) -> float:
         """Expected number of firing features per input: the sum of the firing probabilities."""
-        return float(self.firing_probabilities.sum())
+        return self.cfg.true_l0
 
     def sample(self, n: int, generator: torch.Generator) -> ToySample:
         """Draw ``n`` inputs with the feature activations behind them."""

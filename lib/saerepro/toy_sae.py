@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -13,19 +13,29 @@ from sae_lens.saes.sae import TrainingSAE
 from saerepro import metrics
 from saerepro.inference import encode_decode
 from saerepro.toy import ToyModel, ToyModelConfig, ToySample
-from saerepro.train import TrainSettings, make_training_sae, save_training_sae, train_sae
+from saerepro.train import (
+    StepHook,
+    TrainSettings,
+    make_training_sae,
+    save_training_sae,
+    train_sae,
+)
 
 
 @dataclass(frozen=True)
 class ToySAEJob:
-    """One BatchTopK SAE to train on a toy model and where to save it."""
+    """One BatchTopK SAE to train on a toy model and where to save it.
+
+    ``k`` is the SAE's L0 (its starting L0 when a ``controller`` hook changes it during training).
+    """
 
     model: ToyModelConfig
-    k: int
+    k: float
     d_sae: int
     settings: TrainSettings
     seed: int
     checkpoint: str
+    controller: StepHook | None = None
 
 
 @dataclass(frozen=True)
@@ -33,11 +43,13 @@ class ToySAERun:
     """What a training job reports back (the SAE itself is at ``checkpoint``)."""
 
     checkpoint: str
-    k: int
+    k: float
     seed: int
     loss_steps: list[int]
     mse_losses: list[float]
+    l0s: list[float]
     seconds: float
+    controller_history: list[tuple[int, float, float]] = field(default_factory=list)
 
 
 def train_toy_sae(job: ToySAEJob) -> ToySAERun:
@@ -47,10 +59,12 @@ def train_toy_sae(job: ToySAEJob) -> ToySAERun:
         "batchtopk", seed=job.seed, d_in=job.model.d_model, d_sae=job.d_sae, k=job.k
     )
     # the data stream gets its own seed, distinct from the SAE initialisation's
+    hooks = [] if job.controller is None else [job.controller]
     result = train_sae(
         sae,
         model.batches(job.settings.batch_size, seed=10_000 + job.seed),
         job.settings,
+        hooks=hooks,
         progress=False,
     )
     save_training_sae(sae, job.checkpoint)
@@ -60,7 +74,9 @@ def train_toy_sae(job: ToySAEJob) -> ToySAERun:
         seed=job.seed,
         loss_steps=result.loss_steps,
         mse_losses=result.mse_losses,
+        l0s=result.l0s,
         seconds=result.seconds,
+        controller_history=list(getattr(job.controller, "history", [])),
     )
 
 

@@ -25,8 +25,8 @@ from sae_lens.training import sae_trainer as sae_trainer_module
 from saerepro.atomic import atomic_directory
 from saerepro.config import require
 
-StepHook = Callable[[int, TrainingSAE], None]
-"""Called before every training step with the step index (0-based) and the SAE."""
+StepHook = Callable[[int, TrainingSAE, torch.Tensor], None]
+"""Called before every training step with the step index (0-based), the SAE and the step's batch."""
 
 
 @dataclass(frozen=True)
@@ -58,11 +58,13 @@ class TrainSettings:
 
 @dataclass
 class TrainResult:
-    """The trained SAE, its loss curve (MSE every ``record_every`` steps) and wall time."""
+    """The trained SAE, its curves (every ``record_every`` steps: MSE and the batch's mean L0)
+    and wall time."""
 
     sae: TrainingSAE
     loss_steps: list[int] = field(default_factory=list)
     mse_losses: list[float] = field(default_factory=list)
+    l0s: list[float] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -83,11 +85,12 @@ class _RecordingTrainer(SAETrainer):
     def step(self, batch: torch.Tensor) -> TrainStepOutput:
         step = self.n_training_steps
         for hook in self._hooks:
-            hook(step, self.sae)
+            hook(step, self.sae, batch)
         output = super().step(batch)
         if step % self._record_every == 0:
             self._result.loss_steps.append(step)
             self._result.mse_losses.append(output.losses["mse_loss"].item())
+            self._result.l0s.append((output.feature_acts != 0).sum(-1).float().mean().item())
         return output
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from saerepro.config import require
-from saerepro.toy import ToyModelConfig, firing_probabilities
+from saerepro.toy import ToyModelConfig
 from saerepro.toy_sae import ToySAEJob, checkpoint_path
 from saerepro.train import TrainSettings
 
@@ -49,11 +49,7 @@ class ToyL0Params:
             "at least two values of n (SBW Fig. 2 compares two)",
             self.projection_ns,
         )
-        true_l0 = float(
-            firing_probabilities(
-                self.model.n_features, self.model.firing_prob_min, self.model.firing_prob_span
-            ).sum()
-        )
+        true_l0 = self.model.true_l0
         require(
             round(true_l0) in self.headline_ks,
             "headline_ks",

@@ -1,0 +1,133 @@
+"""Section "L0 dynamics" (Sparse but Wrong A.3-A.5): parameters and training jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from saerepro.config import require
+from saerepro.l0_control import AutoL0Finder, L0FinderConfig, LinearL0Schedule
+from saerepro.toy import ToyModelConfig
+from saerepro.toy_sae import ToySAEJob, checkpoint_path
+from saerepro.train import TrainSettings
+
+SECTION = "l0_dynamics"
+
+
+@dataclass(frozen=True)
+class L0DynamicsParams:
+    """``params.yaml: l0_dynamics.<tier>``."""
+
+    model: ToyModelConfig = field(default_factory=ToyModelConfig)
+    second_model: ToyModelConfig = field(
+        default_factory=lambda: ToyModelConfig(n_features=30, firing_prob_span=0.31, seed=1)
+    )
+    batch_size: int = 1024
+    lr: float = 3e-4
+    transition_starts: tuple[float, ...] = (20.0, 2.0)
+    transition_end: float = 11.0
+    transition_steps: int = 25_000
+    hold_steps: int = 5_000
+    transition_seed: int = 0
+    finder: L0FinderConfig = field(default_factory=lambda: L0FinderConfig(warmup_steps=1000))
+    finder_steps: int = 30_000
+    finder_seeds: tuple[int, ...] = (0, 1, 2)
+    second_model_seeds: tuple[int, ...] = (0,)
+    settle_fraction: float = 0.2
+    tolerance: float = 1.5
+    recovery_threshold: float = 0.95
+    eval_samples: int = 100_000
+    eval_seed: int = 12345
+    workers: int = 2
+
+    def __post_init__(self) -> None:
+        for name in ("model", "second_model"):
+            model = getattr(self, name)
+            require(
+                self.finder.n <= model.n_features,
+                "finder.n",
+                f"<= {name}.n_features={model.n_features} (the SAE width)",
+                self.finder.n,
+            )
+            require(
+                self.finder.start_l0 > model.true_l0,
+                "finder.start_l0",
+                f"above the true L0 of {name} ({model.true_l0:.2f}): the finder descends",
+                self.finder.start_l0,
+            )
+        for start in self.transition_starts:
+            require(
+                0 < start <= self.model.n_features,
+                "transition_starts",
+                f"values in (0, {self.model.n_features}]",
+                self.transition_starts,
+            )
+        require(
+            0 < self.transition_end <= self.model.n_features,
+            "transition_end",
+            f"in (0, {self.model.n_features}]",
+            self.transition_end,
+        )
+        for name in ("transition_steps", "finder_steps"):
+            require(getattr(self, name) >= 1, name, "an integer >= 1", getattr(self, name))
+        require(self.hold_steps >= 0, "hold_steps", "an integer >= 0", self.hold_steps)
+        require(
+            self.finder_steps > self.finder.warmup_steps + self.finder.eval_every,
+            "finder_steps",
+            "more than finder.warmup_steps + finder.eval_every",
+            self.finder_steps,
+        )
+        require(len(self.finder_seeds) >= 1, "finder_seeds", "at least one seed", self.finder_seeds)
+        require(0 < self.settle_fraction <= 1, "settle_fraction", "in (0, 1]", self.settle_fraction)
+        require(self.tolerance > 0, "tolerance", "> 0", self.tolerance)
+        require(
+            0 < self.recovery_threshold <= 1,
+            "recovery_threshold",
+            "in (0, 1]",
+            self.recovery_threshold,
+        )
+        require(
+            self.eval_samples >= self.batch_size,
+            "eval_samples",
+            f">= batch_size={self.batch_size}",
+            self.eval_samples,
+        )
+        require(self.workers >= 1, "workers", "an integer >= 1", self.workers)
+
+    def _settings(self, steps: int) -> TrainSettings:
+        return TrainSettings(
+            total_samples=steps * self.batch_size, batch_size=self.batch_size, lr=self.lr
+        )
+
+    def transition_jobs(self, root: str | Path) -> list[ToySAEJob]:
+        """Fig. 8: one SAE per starting L0, k moving linearly to ``transition_end``."""
+        steps = self.transition_steps + self.hold_steps
+        return [
+            ToySAEJob(
+                self.model,
+                start,
+                self.model.n_features,
+                self._settings(steps),
+                self.transition_seed,
+                checkpoint_path(root, "transition", round(start), self.transition_seed),
+                controller=LinearL0Schedule(start, self.transition_end, self.transition_steps),
+            )
+            for start in self.transition_starts
+        ]
+
+    def finder_jobs(self, root: str | Path) -> list[ToySAEJob]:
+        """A.4: the finder on the paper's toy model (every seed) and on the second toy model."""
+        runs = [("finder", self.model, s) for s in self.finder_seeds]
+        runs += [("finder_second_model", self.second_model, s) for s in self.second_model_seeds]
+        return [
+            ToySAEJob(
+                model,
+                self.finder.start_l0,
+                model.n_features,
+                self._settings(self.finder_steps),
+                seed,
+                checkpoint_path(root, group, round(self.finder.start_l0), seed),
+                controller=AutoL0Finder(self.finder),
+            )
+            for group, model, seed in runs
+        ]
