@@ -115,7 +115,7 @@ def test_every_tier_of_l0_dynamics_is_valid(tier):
     ("override", "param"),
     [
         ({"finder": {"start_l0": 8}}, "finder.start_l0"),
-        ({"finder": {"n": 40}}, "finder.n"),
+        ({"finder": {"n_fraction": 0.1}}, "finder.n_fraction"),
         ({"transition_starts": [60]}, "transition_starts"),
         ({"finder_steps": 500}, "finder_steps"),
         ({"tolerance": 0}, "tolerance"),

@@ -57,7 +57,7 @@ def steep_below_gentle_above(true_l0):
 
 @pytest.mark.parametrize("true_l0", [11.0, 6.0])
 def test_finder_settles_at_the_minimum_of_a_known_metric(true_l0):
-    finder = AutoL0Finder(L0FinderConfig(start_l0=25, n=18, lr=0.5))
+    finder = AutoL0Finder(L0FinderConfig(start_l0=25, lr=0.5))
     trajectory = run_on_metric(finder, steep_below_gentle_above(true_l0), 300)
     settled = sum(trajectory[-60:]) / 60
     assert abs(settled - true_l0) < 1.0
@@ -65,7 +65,7 @@ def test_finder_settles_at_the_minimum_of_a_known_metric(true_l0):
 
 
 def test_finder_first_move_and_step_bounds():
-    finder = AutoL0Finder(L0FinderConfig(start_l0=25, n=18, lr=10.0, min_delta=0.25, max_delta=1.5))
+    finder = AutoL0Finder(L0FinderConfig(start_l0=25, lr=10.0, min_delta=0.25, max_delta=1.5))
     trajectory = run_on_metric(finder, lambda l0: l0, 5)
     assert trajectory[0] == 24.75, "the first move is -min_delta"
     steps = [b - a for a, b in zip([25.0, *trajectory], trajectory, strict=False)]
@@ -73,12 +73,12 @@ def test_finder_first_move_and_step_bounds():
 
 
 def test_flat_metric_drifts_down_by_the_minimum_step():
-    finder = AutoL0Finder(L0FinderConfig(start_l0=20, n=18, min_delta=0.5))
+    finder = AutoL0Finder(L0FinderConfig(start_l0=20, min_delta=0.5))
     assert run_on_metric(finder, lambda l0: 3.0, 4) == [19.5, 19.0, 18.5, 18.0]
 
 
 def test_finder_respects_l0_bounds():
-    finder = AutoL0Finder(L0FinderConfig(start_l0=3, n=2, lr=5, max_delta=5, min_l0=2))
+    finder = AutoL0Finder(L0FinderConfig(start_l0=3, lr=5, max_delta=5, min_l0=2))
     trajectory = run_on_metric(finder, lambda l0: l0, 10, d_sae=8)
     assert min(trajectory) == 2
 
@@ -87,7 +87,7 @@ def test_finder_respects_l0_bounds():
     ("kwargs", "param"),
     [
         ({"start_l0": 0}, "start_l0"),
-        ({"n": 0}, "n"),
+        ({"n_fraction": 0}, "n_fraction"),
         ({"window": 200}, "window"),
         ({"bias": 1.0}, "bias"),
         ({"min_delta": 3.0}, "min_delta"),
@@ -97,3 +97,13 @@ def test_finder_respects_l0_bounds():
 def test_finder_rejects_bad_arguments(kwargs, param):
     with pytest.raises(ParamError, match=param):
         L0FinderConfig(**kwargs)
+
+
+def test_bias_pushes_toward_lower_l0():
+    # two finders see the same gradient estimates; only the biased one moves L0 lower
+    moves = {}
+    for bias in (0.0, 0.5):
+        finder = AutoL0Finder(L0FinderConfig(start_l0=20, lr=0.5, bias=bias, min_delta=1e-3))
+        run_on_metric(finder, lambda l0: 0.1 * l0, 3)
+        moves[bias] = finder.l0
+    assert moves[0.5] < moves[0.0]

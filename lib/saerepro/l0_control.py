@@ -49,23 +49,28 @@ class LinearL0Schedule:
 class L0FinderConfig:
     """Hyperparameters of :class:`AutoL0Finder` (SBW A.4).
 
-    Every ``eval_every`` steps the metric m is the mean of s_n^dec over the last ``window`` training
-    batches. With δ the L0 change made at the previous evaluation, the gradient estimate
-    dm/dL0 = (m_t - m_{t-1}) / δ is clipped to [-1, 1], biased toward lower L0 as
-    g - bias·|g|, and handed to Adam (default betas, learning rate ``lr``) on the L0 itself. The
-    step Adam proposes is bounded in size to [min_delta, max_delta] (its sign kept; a zero step
-    goes down) and L0 stays in [min_l0, d_sae]. The very first move is ``-min_delta``: the
-    procedure starts above the true L0 and must never jump below it. Nothing moves before
-    ``warmup_steps``.
+    Every ``eval_every`` steps the metric m is the mean of s_n^dec, with n = ``n_fraction`` of the
+    SAE's width (rounded), over the last ``window`` training batches. With δ the L0 change made at
+    the previous evaluation, the gradient estimate dm/dL0 = (m_t - m_{t-1}) / δ is clipped to
+    [-1, 1], biased toward lower L0 as g + bias·|g|, and handed to Adam (default betas, learning
+    rate ``lr``) on the L0 itself. The step Adam proposes is bounded in size to
+    [min_delta, max_delta] (its sign kept; a zero step goes down) and L0 stays in [min_l0, d_sae].
+    The very first move is ``-min_delta``: the procedure starts above the true L0 and must never
+    jump below it. Nothing moves before ``warmup_steps``.
+
+    The bias: SBW A.4 writes dm/dL0 - b·|dm/dL0| and says it is meant to push L0 lower. Adam
+    descends (L0 <- L0 - lr·g), so subtracting b·|g| would push L0 up; we follow the stated intent
+    and add it, which can never flip the sign of the estimate either.
 
     Arguments:
         start_l0: the initial L0, which should be above the expected true L0.
-        n: which decoder projection to minimise (1 ≤ n ≤ d_sae; SBW uses about d_sae / 2).
+        n_fraction: which decoder projection to minimise, as a fraction of d_sae (SBW: n "up to
+            about h/2" works; n should sit well above the true L0).
         lr: Adam's learning rate on L0 (about how far L0 moves per evaluation early on).
     """
 
     start_l0: float = 25.0
-    n: int = 18
+    n_fraction: float = 0.44
     lr: float = 0.5
     eval_every: int = 100
     window: int = 10
@@ -77,7 +82,7 @@ class L0FinderConfig:
 
     def __post_init__(self) -> None:
         require(self.start_l0 > 0, "start_l0", "> 0", self.start_l0)
-        require(self.n >= 1, "n", "an integer >= 1", self.n)
+        require(0 < self.n_fraction <= 1, "n_fraction", "in (0, 1]", self.n_fraction)
         require(self.lr > 0, "lr", "> 0", self.lr)
         require(self.eval_every >= 1, "eval_every", "an integer >= 1", self.eval_every)
         require(
@@ -121,8 +126,9 @@ class AutoL0Finder:
         if step == 0:
             set_k(sae, self.l0)
         if step % cfg.eval_every >= cfg.eval_every - cfg.window:
+            n = max(1, round(cfg.n_fraction * sae.cfg.d_sae))
             with torch.no_grad():
-                self._recent.append(nth_decoder_projection(batch, sae.W_dec, sae.b_dec, cfg.n))
+                self._recent.append(nth_decoder_projection(batch, sae.W_dec, sae.b_dec, n))
         if step % cfg.eval_every == cfg.eval_every - 1:
             metric = sum(self._recent) / len(self._recent)
             self._recent.clear()
@@ -138,7 +144,7 @@ class AutoL0Finder:
         else:
             previous_metric, previous_delta = self._previous
             gradient = max(-1.0, min(1.0, (metric - previous_metric) / previous_delta))
-            self._l0.grad = torch.tensor(gradient - cfg.bias * abs(gradient), dtype=torch.float64)
+            self._l0.grad = torch.tensor(gradient + cfg.bias * abs(gradient), dtype=torch.float64)
             self._adam.step()
             proposed = self.l0 - old
             size = min(max(abs(proposed), cfg.min_delta), cfg.max_delta)

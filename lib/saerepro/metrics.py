@@ -87,14 +87,15 @@ def matched_latent_order(cosines: torch.Tensor) -> torch.Tensor:
 
 
 def late_loss_change(losses: Sequence[float], fraction: float = 0.2) -> float:
-    """Relative change of a loss curve over its last ``fraction``: near 0 once it has flattened.
+    """How much a loss curve still falls over its last ``fraction``, relative to where it began.
 
-    Compares the mean of the last ``fraction / 2`` of the points with the mean of the
-    ``fraction / 2`` before them; negative means the loss is still falling.
+    (mean of the last ``fraction / 2`` of the points - mean of the ``fraction / 2`` before them)
+    divided by the first point: near 0 once the curve has flattened, negative while it falls.
+    Normalising by the first loss keeps curves that approach 0 from looking unsettled.
     """
     require(0 < fraction <= 1, "fraction", "in (0, 1]", fraction)
     half = max(1, round(len(losses) * fraction / 2))
-    require(len(losses) >= 2 * half, "losses", f"at least {2 * half} points", len(losses))
+    require(len(losses) >= 2 * half + 1, "losses", f"at least {2 * half + 1} points", len(losses))
     earlier = sum(losses[-2 * half : -half]) / half
     later = sum(losses[-half:]) / half
-    return (later - earlier) / abs(earlier) if earlier else 0.0
+    return (later - earlier) / abs(losses[0]) if losses[0] else 0.0

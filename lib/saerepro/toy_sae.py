@@ -16,6 +16,7 @@ from saerepro.toy import ToyModel, ToyModelConfig, ToySample
 from saerepro.train import (
     StepHook,
     TrainSettings,
+    load_training_sae,
     make_training_sae,
     save_training_sae,
     train_sae,
@@ -80,7 +81,7 @@ def train_toy_sae(job: ToySAEJob) -> ToySAERun:
     )
 
 
-def ground_truth_sae(model: ToyModel, k: int) -> BatchTopKTrainingSAE:
+def ground_truth_sae(model: ToyModel, k: float) -> BatchTopKTrainingSAE:
     """A BatchTopK SAE whose encoder and decoder are exactly the true features, run at ``k``."""
     cfg = BatchTopKTrainingSAEConfig(d_in=model.cfg.d_model, d_sae=model.cfg.n_features, k=k)
     sae = BatchTopKTrainingSAE(cfg)
@@ -134,6 +135,33 @@ def evaluate_toy_sae(
         feature_recovery=metrics.feature_recovery(cosines),
         nth_projection=dict(zip(ns, projections, strict=True)),
     )
+
+
+@dataclass(frozen=True)
+class ToyEvalJob:
+    """Evaluate the SAE at ``checkpoint`` (or, if None, the ground-truth SAE at ``k``) on
+    ``samples`` held-out inputs drawn with ``seed``; picklable, for worker processes."""
+
+    model: ToyModelConfig
+    samples: int
+    seed: int
+    batch_size: int
+    ns: tuple[int, ...]
+    checkpoint: str | None = None
+    k: float | None = None
+
+
+def evaluate_toy_job(job: ToyEvalJob) -> ToySAEEval:
+    """Run one :class:`ToyEvalJob`."""
+    model = ToyModel(job.model)
+    sample = model.sample(job.samples, torch.Generator().manual_seed(job.seed))
+    if job.checkpoint is None:
+        if job.k is None:
+            raise ValueError("a ToyEvalJob needs a checkpoint or, for the ground truth, a k")
+        sae = ground_truth_sae(model, job.k)
+    else:
+        sae = load_training_sae(job.checkpoint)
+    return evaluate_toy_sae(sae, model, sample, job.batch_size, job.ns)
 
 
 def checkpoint_path(root: str | Path, group: str, k: int, seed: int) -> str:

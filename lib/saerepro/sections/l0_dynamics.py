@@ -43,11 +43,13 @@ class L0DynamicsParams:
     def __post_init__(self) -> None:
         for name in ("model", "second_model"):
             model = getattr(self, name)
+            n = round(self.finder.n_fraction * model.n_features)
             require(
-                self.finder.n <= model.n_features,
-                "finder.n",
-                f"<= {name}.n_features={model.n_features} (the SAE width)",
-                self.finder.n,
+                n > model.true_l0,
+                "finder.n_fraction",
+                f"a fraction of the SAE width that puts n above the true L0 of {name} "
+                f"({model.true_l0:.2f}); it gives n = {n}",
+                self.finder.n_fraction,
             )
             require(
                 self.finder.start_l0 > model.true_l0,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from saerepro.config import require
 from saerepro.toy import ToyModelConfig
-from saerepro.toy_sae import ToySAEJob, checkpoint_path
+from saerepro.toy_sae import ToyEvalJob, ToySAEJob, checkpoint_path
 from saerepro.train import TrainSettings
 
 SECTION = "toy_l0"
@@ -87,6 +87,18 @@ class ToyL0Params:
 
     def settings(self, samples: int) -> TrainSettings:
         return TrainSettings(total_samples=samples, batch_size=self.batch_size, lr=self.lr)
+
+    def eval_job(self, checkpoint: str | None = None, k: float | None = None) -> ToyEvalJob:
+        """Evaluation on the held-out samples of a saved SAE, or of the ground truth at ``k``."""
+        return ToyEvalJob(
+            self.model,
+            self.eval_samples,
+            self.eval_seed,
+            self.batch_size,
+            self.projection_ns,
+            checkpoint=checkpoint,
+            k=k,
+        )
 
     def headline_jobs(self, checkpoint_root: str | Path) -> list[ToySAEJob]:
         """The Fig. 1 SAEs: every headline k on every headline seed."""
