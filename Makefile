@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup repro test lab lint format benchmark
+.PHONY: setup repro test lab lint format
 
 setup: $(VENV)/.installed
 
@@ -25,9 +25,9 @@ lab: setup
 	$(BIN)/jupyter lab notebooks
 
 lint: setup
-	$(BIN)/ruff check lib tests benchmarks notebooks
-	$(BIN)/ruff format --check lib tests benchmarks
+	$(BIN)/ruff check lib tests notebooks
+	$(BIN)/ruff format --check lib tests notebooks
 
 format: setup
-	$(BIN)/ruff check --fix lib tests benchmarks notebooks
-	$(BIN)/ruff format lib tests benchmarks
+	$(BIN)/ruff check --fix lib tests notebooks
+	$(BIN)/ruff format lib tests notebooks
