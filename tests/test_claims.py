@@ -42,6 +42,9 @@ def test_ledger_refuses_typed_in_or_malformed_claims():
 
 def test_format_value():
     assert format_value(2.73456) == "2.73"
+    assert format_value(0.999997) == "0.999997", "no near-integer rounds to an integer"
+    assert format_value(10.9525) == "10.9525"
+    assert format_value(11.0) == "11"
     assert format_value({"learned": 2.7, "ground_truth": 4.88}) == "learned 2.7, ground truth 4.88"
     assert format_value(None) == "–"
 
@@ -70,3 +73,12 @@ def test_readme_claims_table_is_current():
     assert with_table(readme, claims_table(collect_claims())) == readme, (
         "README claims table is stale: run `python -m saerepro.report`"
     )
+
+
+def test_sections_follow_notebook_order(tmp_path):
+    for folder, notebook in [("alpha", "02_a.ipynb"), ("zeta", "01_z.ipynb")]:
+        ledger = ClaimsLedger("cpu")
+        ledger.add(f"{folder}.c", "SBW", "§1", "s", 1, 1, True)
+        ledger.write(tmp_path / folder / "claims.json")
+        (tmp_path / folder / notebook).write_text("{}")
+    assert list(collect_claims(tmp_path)) == ["zeta", "alpha"]

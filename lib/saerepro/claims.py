@@ -125,7 +125,13 @@ def format_value(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float):
-        return f"{value:.3g}"
+        short = f"{value:.3g}"
+        # never let rounding pass a near-integer off as one (0.999997 is not 1)
+        return (
+            short
+            if float(short) != round(float(short)) or value == round(value)
+            else (f"{value:.6g}")
+        )
     if isinstance(value, Mapping):
         return ", ".join(f"{k.replace('_', ' ')} {format_value(v)}" for k, v in value.items())
     if isinstance(value, list):

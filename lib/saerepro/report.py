@@ -17,10 +17,16 @@ TABLE_START = "<!-- claims-table:start -->"
 TABLE_END = "<!-- claims-table:end -->"
 
 
+def _notebook_order(claims_file: Path) -> tuple[str, str]:
+    """Sections sort by the executed notebook beside their claims (01_..., 02_...)."""
+    notebooks = sorted(p.name for p in claims_file.parent.glob("*.ipynb"))
+    return (notebooks[0] if notebooks else "~", claims_file.parent.name)
+
+
 def collect_claims(results_root: str | Path = "results") -> dict[str, list[Claim]]:
-    """Claims by section folder name, in folder order."""
-    root = repo_path(results_root)
-    return {p.parent.name: read_claims(p) for p in sorted(root.glob("*/claims.json"))}
+    """Claims by section folder name, in notebook order."""
+    files = sorted(repo_path(results_root).glob("*/claims.json"), key=_notebook_order)
+    return {p.parent.name: read_claims(p) for p in files}
 
 
 def _cell(text: str) -> str:
@@ -46,7 +52,9 @@ def claims_table(claims_by_section: dict[str, list[Claim]]) -> str:
 def report_markdown(claims_by_section: dict[str, list[Claim]]) -> str:
     """The full report: a summary count, the table, and every note."""
     counts = Counter(c.verdict for claims in claims_by_section.values() for c in claims)
-    summary = ", ".join(f"{n} {verdict}" for verdict, n in sorted(counts.items()))
+    summary = ", ".join(
+        f"{counts[v]} {v}" for v in ("holds", "does not hold", "undecided") if counts[v]
+    )
     parts = [
         "# Claims report",
         "",
