@@ -54,7 +54,7 @@ def test_training_records_losses_runs_hooks_and_learns(small_toy, capfd):
         sae,
         small_toy.batches(256, seed=1),
         settings,
-        hooks=[lambda step, _: seen.append(step)],
+        hooks=[lambda step, _sae, _batch: seen.append(step)],
         progress=False,
     )
     assert seen == list(range(60))
