@@ -107,3 +107,8 @@ def test_bias_pushes_toward_lower_l0():
         run_on_metric(finder, lambda l0: 0.1 * l0, 3)
         moves[bias] = finder.l0
     assert moves[0.5] < moves[0.0]
+
+
+def test_n_scales_with_the_sae_width():
+    config = L0FinderConfig(n_fraction=0.44)
+    assert (config.n_for(50), config.n_for(30), config.n_for(1)) == (22, 13, 1)

@@ -101,6 +101,10 @@ class L0FinderConfig:
         require(self.min_l0 > 0, "min_l0", "> 0", self.min_l0)
         require(self.warmup_steps >= 0, "warmup_steps", "an integer >= 0", self.warmup_steps)
 
+    def n_for(self, d_sae: int) -> int:
+        """The decoder projection index for an SAE of width ``d_sae``: n_fraction of it, >= 1."""
+        return max(1, round(self.n_fraction * d_sae))
+
 
 class AutoL0Finder:
     """Moves a BatchTopK SAE's L0 toward the minimum of s_n^dec while it trains (SBW A.4).
@@ -126,7 +130,7 @@ class AutoL0Finder:
         if step == 0:
             set_k(sae, self.l0)
         if step % cfg.eval_every >= cfg.eval_every - cfg.window:
-            n = max(1, round(cfg.n_fraction * sae.cfg.d_sae))
+            n = cfg.n_for(sae.cfg.d_sae)
             with torch.no_grad():
                 self._recent.append(nth_decoder_projection(batch, sae.W_dec, sae.b_dec, n))
         if step % cfg.eval_every == cfg.eval_every - 1:

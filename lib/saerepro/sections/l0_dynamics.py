@@ -8,7 +8,7 @@ from pathlib import Path
 from saerepro.config import require
 from saerepro.l0_control import AutoL0Finder, L0FinderConfig, LinearL0Schedule
 from saerepro.toy import ToyModelConfig
-from saerepro.toy_sae import ToySAEJob, checkpoint_path
+from saerepro.toy_sae import ToyEvalJob, ToySAEJob, checkpoint_path
 from saerepro.train import TrainSettings
 
 SECTION = "l0_dynamics"
@@ -43,7 +43,7 @@ class L0DynamicsParams:
     def __post_init__(self) -> None:
         for name in ("model", "second_model"):
             model = getattr(self, name)
-            n = round(self.finder.n_fraction * model.n_features)
+            n = self.finder.n_for(model.n_features)
             require(
                 n > model.true_l0,
                 "finder.n_fraction",
@@ -95,6 +95,17 @@ class L0DynamicsParams:
             self.eval_samples,
         )
         require(self.workers >= 1, "workers", "an integer >= 1", self.workers)
+
+    def eval_job(self, job: ToySAEJob) -> ToyEvalJob:
+        """Evaluation of a trained job's SAE on held-out samples of its own toy model."""
+        return ToyEvalJob(
+            job.model,
+            self.eval_samples,
+            self.eval_seed,
+            self.batch_size,
+            (self.finder.n_for(job.d_sae),),
+            checkpoint=job.checkpoint,
+        )
 
     def _settings(self, steps: int) -> TrainSettings:
         return TrainSettings(
