@@ -82,3 +82,13 @@ def test_sections_follow_notebook_order(tmp_path):
         ledger.write(tmp_path / folder / "claims.json")
         (tmp_path / folder / notebook).write_text("{}")
     assert list(collect_claims(tmp_path)) == ["zeta", "alpha"]
+
+
+def test_report_shows_the_backbone_when_its_metrics_exist():
+    from saerepro.report import report_markdown
+
+    backbone = {"tier": "cpu", "model": "m", "heldout_ce": 2.5, "layer": 8}
+    text = report_markdown({}, backbone)
+    assert "## The LLM backbone (cpu tier)" in text
+    assert "| held-out CE (nats) | 2.5 |" in text
+    assert "LLM backbone" not in report_markdown({})

@@ -78,6 +78,13 @@ def test_stage_params_exist_at_every_tier():
     assert params["tier"] in TIERS
     for name, stage in PIPELINE.items():
         for key in stage.get("params", []):
+            if "${tier}" in key:  # a templated key names one tier's value: check every tier's
+                for tier in TIERS:
+                    value = params
+                    for part in key.replace("${tier}", tier).split("."):
+                        assert part in value, f"{name} tracks {key}, missing at tier {tier}"
+                        value = value[part]
+                continue
             assert key in params, f"{name} tracks unknown param {key}"
             if isinstance(params[key], dict):
                 assert set(TIERS) <= set(params[key]), f"{key} lacks a tier"

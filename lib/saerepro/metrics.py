@@ -29,6 +29,26 @@ def explained_variance(x: torch.Tensor, x_hat: torch.Tensor) -> float:
     return float(1 - residual / total)
 
 
+def nmse(x: torch.Tensor, x_hat: torch.Tensor) -> float:
+    """Normalised MSE: sum ||x - x_hat||^2 / sum ||x - mean(x)||^2 (= 1 - explained variance).
+
+    The error relative to always predicting the mean activation (Gao et al. 2024's convention).
+    """
+    return 1.0 - explained_variance(x, x_hat)
+
+
+def ce_degradation(clean_ce: float, spliced_ce: float) -> float:
+    """How much the next-token CE rises when the reconstruction replaces the activation."""
+    return spliced_ce - clean_ce
+
+
+def ce_loss_recovered(clean_ce: float, spliced_ce: float, ablated_ce: float) -> float:
+    """(H_0 - H*) / (H_0 - H_orig) (BIM appendix B): 1 for a perfect reconstruction, 0 for zeros."""
+    if ablated_ce == clean_ce:
+        raise ValueError("zero ablation leaves the CE unchanged: loss recovered is undefined")
+    return (ablated_ce - spliced_ce) / (ablated_ce - clean_ce)
+
+
 def mean_l0(feature_acts: torch.Tensor) -> float:
     """Average number of non-zero latents per sample."""
     return float((feature_acts != 0).sum(-1).float().mean())

@@ -6,6 +6,7 @@ Run as ``python -m saerepro.report`` (the ``report`` stage of dvc.yaml).
 from __future__ import annotations
 
 import argparse
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -49,8 +50,46 @@ def claims_table(claims_by_section: dict[str, list[Claim]]) -> str:
     return "\n".join(lines)
 
 
-def report_markdown(claims_by_section: dict[str, list[Claim]]) -> str:
-    """The full report: a summary count, the table, and every note."""
+BACKBONE_ROWS = {
+    "model": "model",
+    "layer": "residual stream after block",
+    "corpus_train_tokens": "corpus train tokens",
+    "cache_train_tokens": "cached activations (train, non-BOS tokens)",
+    "heldout_ce": "held-out CE (nats)",
+    "zero_ablation_ce": "CE with the layer zero-ablated",
+    "fp16_ce_degradation": "CE change from fp16 storage",
+    "bos_norm_ratio": "BOS norm / token norm at the layer",
+    "dense_probe_mean_f1": "dense-probe F1, mean over tasks",
+    "activation_cache_tokens_per_s": "activation caching (tokens/s)",
+    "ce_eval_tokens_per_s": "CE evaluation (tokens/s per forward)",
+}
+
+
+def backbone_summary(metrics: dict) -> list[str]:
+    """Markdown lines describing the LLM backbone from ``results/backbone/metrics.json``."""
+    lines = [
+        f"## The LLM backbone ({metrics.get('tier', '?')} tier)",
+        "",
+        "What every LLM section stands on (`notebooks/00_model_and_data.ipynb`).",
+        "",
+        "| | |",
+        "|---|---|",
+    ]
+    lines += [
+        f"| {label} | {format_value(metrics[key])} |"
+        for key, label in BACKBONE_ROWS.items()
+        if key in metrics
+    ]
+    return [*lines, ""]
+
+
+def read_backbone_metrics(results_root: str | Path = "results") -> dict | None:
+    file = repo_path(results_root) / "backbone" / "metrics.json"
+    return json.loads(file.read_text()) if file.is_file() else None
+
+
+def report_markdown(claims_by_section: dict[str, list[Claim]], backbone: dict | None = None) -> str:
+    """The full report: a summary count, the backbone, the table, and every note."""
     counts = Counter(c.verdict for claims in claims_by_section.values() for c in claims)
     summary = ", ".join(
         f"{counts[v]} {v}" for v in ("holds", "does not hold", "undecided") if counts[v]
@@ -63,6 +102,9 @@ def report_markdown(claims_by_section: dict[str, list[Claim]]) -> str:
         f"{sum(counts.values())} claims: {summary}.",
         "",
         "Papers: " + "; ".join(f"**{key}** = {name}" for key, name in PAPERS.items()) + ".",
+        "",
+        *(backbone_summary(backbone) if backbone else []),
+        "## Claims",
         "",
         claims_table(claims_by_section),
         "",
@@ -89,7 +131,8 @@ def with_table(readme: str, table: str) -> str:
 def write_report(results_root: str | Path = "results", readme: str | Path = "README.md") -> Path:
     """Write REPORT.md under ``results_root`` and refresh the README's table; return REPORT.md."""
     claims = collect_claims(results_root)
-    report = atomic_write_text(repo_path(results_root) / "REPORT.md", report_markdown(claims))
+    markdown = report_markdown(claims, read_backbone_metrics(results_root))
+    report = atomic_write_text(repo_path(results_root) / "REPORT.md", markdown)
     readme_path = repo_path(readme)
     atomic_write_text(readme_path, with_table(readme_path.read_text(), claims_table(claims)))
     return report
