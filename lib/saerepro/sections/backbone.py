@@ -31,9 +31,15 @@ from saerepro.paths import repo_path
 from saerepro.probing_data import ProbingSettings, build_probing_sets, read_task
 
 SECTION = "backbone"
-STEPS = ("model", "corpus", "probing_data", "activations")
 PACKAGE_DIR = "build/debian-packages"
 HUB_MODEL_FILE = "hub_model.json"
+STEP_FOLDERS = {
+    "model": "model",
+    "corpus": "corpus",
+    "probing_data": "probing",
+    "activations": "activations",
+}  # each step, in build order, and the folder (a BackboneData property) it writes
+STEPS = tuple(STEP_FOLDERS)
 
 
 @dataclass(frozen=True)
@@ -98,12 +104,16 @@ class BackboneData:
         return self.activations / "heldout"
 
     def probe_acts(self, task: str) -> tuple[Path, Path]:
-        folder = self.activations / "probing"
-        return folder / f"{task}.npy", folder / f"{task}.lengths.npy"
+        return probe_acts_files(self.activations, task)
 
     def step_done(self, step: str) -> bool:
-        folder = {"probing_data": self.probing}.get(step) or getattr(self, step)
-        return folder.is_dir()
+        return getattr(self, STEP_FOLDERS[step]).is_dir()
+
+
+def probe_acts_files(activations_dir: Path, task: str) -> tuple[Path, Path]:
+    """The per-token activations and the lengths of a probing task's examples."""
+    folder = activations_dir / "probing"
+    return folder / f"{task}.npy", folder / f"{task}.lengths.npy"
 
 
 def load_backbone_model(params: BackboneParams, data: BackboneData) -> Any:
@@ -160,9 +170,10 @@ def build_activations(params: BackboneParams, data: BackboneData) -> None:
                 params.probe_tokens,
                 params.batch_size,
             )
-            (tmp / "probing").mkdir(exist_ok=True)
-            np.save(tmp / "probing" / f"{task}.npy", acts)
-            np.save(tmp / "probing" / f"{task}.lengths.npy", lengths)
+            acts_file, lengths_file = probe_acts_files(tmp, task)
+            acts_file.parent.mkdir(exist_ok=True)
+            np.save(acts_file, acts)
+            np.save(lengths_file, lengths)
 
 
 STEP_FUNCTIONS = {
