@@ -22,6 +22,7 @@ from sae_lens.registry import SAE_TRAINING_CLASS_REGISTRY
 from sae_lens.saes.sae import TrainingSAE, TrainStepOutput
 from sae_lens.training import sae_trainer as sae_trainer_module
 
+from saerepro import fast_sae
 from saerepro.atomic import atomic_directory
 from saerepro.config import require
 
@@ -90,8 +91,15 @@ class _RecordingTrainer(SAETrainer):
         if step % self._record_every == 0:
             self._result.loss_steps.append(step)
             self._result.mse_losses.append(output.losses["mse_loss"].item())
-            self._result.l0s.append((output.feature_acts != 0).sum(-1).float().mean().item())
+            self._result.l0s.append(batch_l0(output.feature_acts))
         return output
+
+
+def batch_l0(feature_acts: torch.Tensor) -> float:
+    """Mean number of non-zero latents per sample; ``feature_acts`` may be dense or sparse COO."""
+    if feature_acts.is_sparse:
+        return (feature_acts.values() != 0).sum().item() / feature_acts.shape[0]
+    return (feature_acts != 0).sum(-1).float().mean().item()
 
 
 @contextlib.contextmanager
@@ -108,6 +116,7 @@ def _trainer_bar(enabled: bool) -> Iterator[None]:
 
 def architectures() -> list[str]:
     """Architectures SAELens can train (built in plus registered by this library)."""
+    fast_sae.register()
     return sorted(SAE_TRAINING_CLASS_REGISTRY)
 
 
