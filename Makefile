@@ -25,9 +25,9 @@ lab: setup
 	$(BIN)/jupyter lab notebooks
 
 lint: setup
-	$(BIN)/ruff check lib tests notebooks
-	$(BIN)/ruff format --check lib tests notebooks
+	$(BIN)/ruff check lib tests notebooks benchmarks
+	$(BIN)/ruff format --check lib tests notebooks benchmarks
 
 format: setup
-	$(BIN)/ruff check --fix lib tests notebooks
-	$(BIN)/ruff format lib tests notebooks
+	$(BIN)/ruff check --fix lib tests notebooks benchmarks
+	$(BIN)/ruff format lib tests notebooks benchmarks
