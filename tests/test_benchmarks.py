@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import sys
 
 from saerepro.paths import REPO_ROOT
 
@@ -10,6 +11,7 @@ def _benchmark_module():
     path = REPO_ROOT / "benchmarks" / "train_step.py"
     spec = importlib.util.spec_from_file_location("train_step_benchmark", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
