@@ -28,6 +28,8 @@ class ToySAEJob:
     """One BatchTopK SAE to train on a toy model and where to save it.
 
     ``k`` is the SAE's L0 (its starting L0 when a ``controller`` hook changes it during training).
+    ``architecture`` is a BatchTopK training architecture: the fast one by default, or SAELens's
+    stock ``batchtopk`` (same loss, slower).
     """
 
     model: ToyModelConfig
@@ -37,6 +39,7 @@ class ToySAEJob:
     seed: int
     checkpoint: str
     controller: StepHook | None = None
+    architecture: str = "fast_batchtopk"
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ def train_toy_sae(job: ToySAEJob) -> ToySAERun:
     """Train one BatchTopK SAE on a fresh stream from the toy model and save it."""
     model = ToyModel(job.model)
     sae = make_training_sae(
-        "batchtopk", seed=job.seed, d_in=job.model.d_model, d_sae=job.d_sae, k=job.k
+        job.architecture, seed=job.seed, d_in=job.model.d_model, d_sae=job.d_sae, k=job.k
     )
     # the data stream gets its own seed, distinct from the SAE initialisation's
     hooks = [] if job.controller is None else [job.controller]
