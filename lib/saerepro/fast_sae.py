@@ -80,15 +80,7 @@ class _FastStep:
             codes = self.select(scores)
             active_scores = codes.gather(scores)
         # selected scores are positive, so ReLU is the identity on them
-        pre = encode_at(
-            centred,
-            self.W_enc,
-            self.b_enc,
-            centre,
-            self._unscaled(active_scores, scale, codes),
-            codes,
-        )
-        sae_out = decode_from(pre, self.W_dec, codes) + self.b_dec
+        sae_out = self._decode_active(codes, active_scores, scale, centred, centre) + self.b_dec
         sae_out = self.run_time_activation_norm_fn_out(self.hook_sae_recons(sae_out))  # type: ignore[attr-defined]
 
         mse_loss = self.mse_loss_fn(sae_out, step_input.sae_in).sum(dim=-1).mean()  # type: ignore[attr-defined]
@@ -120,11 +112,21 @@ class _FastStep:
             return (centred @ self.W_enc).add_(self.b_enc)
         return (centred @ (self.W_enc * scale)).add_(self.b_enc * scale)
 
-    @staticmethod
-    def _unscaled(
-        active_scores: torch.Tensor, scale: torch.Tensor | None, codes: SparseCodes
+    def _decode_active(
+        self,
+        codes: SparseCodes,
+        active_scores: torch.Tensor,
+        scale: torch.Tensor | None,
+        centred: torch.Tensor,
+        centre: torch.Tensor | None,
     ) -> torch.Tensor:
-        return active_scores if scale is None else active_scores / scale[codes.cols]
+        """Decoder output (no bias) of the pre-activations at ``codes``, with sparse gradients.
+
+        The decoder-norm scale used for selection is divided out: it cancels in the stock step.
+        """
+        values = active_scores if scale is None else active_scores / scale[codes.cols]
+        pre = encode_at(centred, self.W_enc, self.b_enc, centre, values, codes)
+        return decode_from(pre, self.W_dec, codes)
 
     def _aux_loss(
         self,
@@ -143,9 +145,7 @@ class _FastStep:
         k_aux = self.cfg.d_in // 2
         weight = min(n_dead / k_aux, 1.0)
         codes = row_top_among(scores, min(k_aux, n_dead), torch.nonzero(dead).squeeze(1))
-        values = self._unscaled(codes.gather(scores), scale, codes)
-        pre = encode_at(centred, self.W_enc, self.b_enc, centre, values, codes)
-        recons = decode_from(pre, self.W_dec, codes)
+        recons = self._decode_active(codes, codes.gather(scores), scale, centred, centre)
         residual = (step_input.sae_in - sae_out).detach()
         auxk_loss = (recons - residual).pow(2).sum(dim=-1).mean()
         return self.cfg.aux_loss_coefficient * weight * auxk_loss

@@ -47,20 +47,17 @@ class SparseCodes:
 
     @property
     def nnz(self) -> int:
-        return self.rows.numel()
+        return self.flat.numel()
 
     @cached_property
     def row_starts(self) -> torch.Tensor:
         """Offset of each row's first pair (embedding_bag offsets)."""
-        counts = torch.bincount(self.rows, minlength=self.n_rows)
-        return torch.cumsum(counts, 0) - counts
+        return _group_starts(self.rows, self.n_rows)
 
     @cached_property
     def by_latent(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(order that groups the pairs by latent, offset of each latent's first pair there)."""
-        order = torch.argsort(self.cols, stable=True)
-        counts = torch.bincount(self.cols, minlength=self.n_latents)
-        return order, torch.cumsum(counts, 0) - counts
+        return torch.argsort(self.cols, stable=True), _group_starts(self.cols, self.n_latents)
 
     def gather(self, matrix: torch.Tensor) -> torch.Tensor:
         """Entries of a dense ``n_rows x n_latents`` matrix at the active pairs."""
@@ -109,6 +106,12 @@ class SparseCodes:
                 check_invariants=False,
             )
             return torch.sparse.sampled_addmm(pattern, left, right.T, beta=0.0).values()
+
+
+def _group_starts(group: torch.Tensor, n_groups: int) -> torch.Tensor:
+    """Where each group's first member sits once the members are ordered by group."""
+    counts = torch.bincount(group, minlength=n_groups)
+    return torch.cumsum(counts, 0) - counts
 
 
 def _bags(indices: torch.Tensor, table: torch.Tensor, starts: torch.Tensor, weights: torch.Tensor):

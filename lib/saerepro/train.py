@@ -22,7 +22,7 @@ from sae_lens.registry import SAE_TRAINING_CLASS_REGISTRY
 from sae_lens.saes.sae import TrainingSAE, TrainStepOutput
 from sae_lens.training import sae_trainer as sae_trainer_module
 
-from saerepro import fast_sae
+from saerepro import fast_sae  # noqa: F401  (importing it registers the fast architectures)
 from saerepro.atomic import atomic_directory
 from saerepro.config import require
 
@@ -116,7 +116,6 @@ def _trainer_bar(enabled: bool) -> Iterator[None]:
 
 def architectures() -> list[str]:
     """Architectures SAELens can train (built in plus registered by this library)."""
-    fast_sae.register()
     return sorted(SAE_TRAINING_CLASS_REGISTRY)
 
 
