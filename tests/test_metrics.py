@@ -62,3 +62,25 @@ def test_late_loss_change():
     assert metrics.late_loss_change([10.0] + [1e-3] * 8 + [1e-5]) > -1e-3
     with pytest.raises(ParamError, match="fraction"):
         metrics.late_loss_change([1.0, 2.0], fraction=0)
+
+
+def test_final_loss_drop():
+    assert metrics.final_loss_drop([5.0] * 10) == pytest.approx(0.0)
+    # the last point (1) against the one before it (2): half the final loss still being lost
+    assert metrics.final_loss_drop([10, 9, 8, 7, 6, 5, 4, 3, 2, 1]) == pytest.approx(1.0)
+    # a large first loss does not hide a slow descent (late_loss_change would say -0.0002)
+    assert metrics.final_loss_drop([500.0] + [10.0] * 8 + [9.9]) == pytest.approx(0.1 / 9.9)
+    with pytest.raises(ParamError, match="losses"):
+        metrics.final_loss_drop([1.0, 0.0, 0.0])
+
+
+def test_nth_decoder_projection_is_the_rank_statistic_of_the_sorted_projections():
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(64, 6, generator=generator).round()  # rounding plants ties
+    w_dec = torch.randn(10, 6, generator=generator)
+    b_dec = torch.randn(6, generator=generator)
+    ns = [1, 3, 10]
+    z = ((x - b_dec) @ metrics.unit_rows(w_dec).T).flatten().sort(descending=True).values
+    assert metrics.nth_decoder_projections(x, w_dec, b_dec, ns) == [
+        z[n * 64 - 1].item() for n in ns
+    ]

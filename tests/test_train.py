@@ -44,6 +44,17 @@ def test_train_settings_are_validated():
         TrainSettings(total_samples=10, batch_size=64)
     with pytest.raises(ParamError, match="lr"):
         TrainSettings(total_samples=64, batch_size=64, lr=0)
+    with pytest.raises(ParamError, match="lr_decay_fraction"):
+        TrainSettings(total_samples=64, batch_size=64, lr_decay_fraction=1.0)
+    assert TrainSettings(6400, 64, lr_decay_fraction=0.2).lr_decay_steps == 20
+
+
+def test_lr_decays_linearly_to_zero_over_the_last_fraction(small_toy):
+    sae = make_training_sae("fast_batchtopk", seed=0, d_in=12, d_sae=8, k=3)
+    settings = TrainSettings(256 * 20, 256, lr=1e-3, record_every=1, lr_decay_fraction=0.25)
+    result = train_sae(sae, small_toy.batches(256, seed=1), settings, progress=False)
+    assert result.lrs[:15] == pytest.approx([1e-3] * 15)
+    assert result.lrs[15:] == pytest.approx([1e-3 * (1 - i / 5) for i in range(5)])
 
 
 def test_training_records_losses_runs_hooks_and_learns(small_toy, capfd):

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from saerepro import probing
 from saerepro.activations import extract_resid
-from saerepro.probing import logistic_probe, mean_pool
+from saerepro.probing import ProbeTask
 from saerepro.probing_data import ProbingExample
 
 
@@ -72,10 +73,7 @@ def dense_probe(
     examples: Sequence[ProbingExample], acts: np.ndarray, lengths: np.ndarray
 ) -> dict[str, float]:
     """Logistic probe on mean-pooled raw activations: held-out F1 and accuracy."""
-    pooled = mean_pool(acts, lengths)
-    labels = torch.tensor([e.label for e in examples])
-    train = torch.tensor([e.split == "train" for e in examples])
-    result = logistic_probe(pooled[train], labels[train], pooled[~train], labels[~train])
+    result = probing.dense_probe(ProbeTask.from_examples("task", examples, acts, lengths))
     return {
         "f1": result.f1,
         "accuracy": result.accuracy,

@@ -82,8 +82,8 @@ def nth_decoder_projections(
         require(1 <= n <= d_sae, "n", f"an integer in 1..{d_sae} (d_sae)", n)
     b = x.shape[0]
     z = ((x - b_dec) @ unit_rows(W_dec).T).flatten()
-    z_sorted = torch.sort(z, descending=True).values
-    return [float(z_sorted[n * b - 1]) for n in ns]
+    # the (n*b)-th largest of m values is the (m - n*b + 1)-th smallest: a selection, not a sort
+    return [float(torch.kthvalue(z, z.numel() - n * b + 1).values) for n in ns]
 
 
 def nth_decoder_projection(
@@ -106,6 +106,14 @@ def matched_latent_order(cosines: torch.Tensor) -> torch.Tensor:
     return torch.tensor(matched + rest, dtype=torch.long)
 
 
+def _late_means(losses: Sequence[float], fraction: float) -> tuple[float, float]:
+    """Mean of the last ``fraction / 2`` of the points and of the ``fraction / 2`` before them."""
+    require(0 < fraction <= 1, "fraction", "in (0, 1]", fraction)
+    half = max(1, round(len(losses) * fraction / 2))
+    require(len(losses) >= 2 * half + 1, "losses", f"at least {2 * half + 1} points", len(losses))
+    return sum(losses[-2 * half : -half]) / half, sum(losses[-half:]) / half
+
+
 def late_loss_change(losses: Sequence[float], fraction: float = 0.2) -> float:
     """How much a loss curve still falls over its last ``fraction``, relative to where it began.
 
@@ -113,9 +121,17 @@ def late_loss_change(losses: Sequence[float], fraction: float = 0.2) -> float:
     divided by the first point: near 0 once the curve has flattened, negative while it falls.
     Normalising by the first loss keeps curves that approach 0 from looking unsettled.
     """
-    require(0 < fraction <= 1, "fraction", "in (0, 1]", fraction)
-    half = max(1, round(len(losses) * fraction / 2))
-    require(len(losses) >= 2 * half + 1, "losses", f"at least {2 * half + 1} points", len(losses))
-    earlier = sum(losses[-2 * half : -half]) / half
-    later = sum(losses[-half:]) / half
+    earlier, later = _late_means(losses, fraction)
     return (later - earlier) / abs(losses[0]) if losses[0] else 0.0
+
+
+def final_loss_drop(losses: Sequence[float], fraction: float = 0.2) -> float:
+    """The share of its final loss a curve still lost over its last ``fraction``.
+
+    (mean of the ``fraction / 2`` before the last - mean of the last ``fraction / 2``) divided by
+    the latter: near 0 once flat, 0.1 if the loss still fell by a tenth. For losses that stay
+    well above 0 (an LLM SAE's MSE), where dividing by the first loss would hide a slow descent.
+    """
+    earlier, later = _late_means(losses, fraction)
+    require(later > 0, "losses", "positive at the end of the curve", later)
+    return (earlier - later) / later

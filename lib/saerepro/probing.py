@@ -1,8 +1,12 @@
-"""Probes on pooled activations: a logistic-regression probe and its held-out F1."""
+"""Probes on pooled activations: a logistic-regression probe and its held-out F1, on raw
+activations (the dense ceiling) or on a few SAE latents chosen by class-mean difference (sparse
+probing, Kantamneni et al. 2025, as used by "Sparse but Wrong" §4)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -75,3 +79,91 @@ def logistic_probe(
         n_train=len(y_train),
         n_test=len(y_test),
     )
+
+
+@dataclass(frozen=True)
+class ProbeTask:
+    """One binary probing task: per-token raw activations of its examples, labels and split."""
+
+    name: str
+    acts: np.ndarray  # [n, max_tokens, d] fp16; position 0 (BOS) and padding are zeros
+    lengths: np.ndarray  # [n] tokens per example, BOS included
+    labels: torch.Tensor  # [n] 0 / 1
+    is_train: torch.Tensor  # [n] bool
+
+    def __post_init__(self) -> None:
+        n = len(self.labels)
+        require(
+            self.acts.shape[0] == n == len(self.lengths) == len(self.is_train),
+            "ProbeTask",
+            "acts, lengths, labels and is_train of one length",
+            (self.acts.shape[0], len(self.lengths), n, len(self.is_train)),
+        )
+
+    @classmethod
+    def from_examples(
+        cls, name: str, examples: Sequence[Any], acts: np.ndarray, lengths: np.ndarray
+    ) -> ProbeTask:
+        """From the task's examples (each with ``label`` and ``split``) and their activations."""
+        return cls(
+            name,
+            acts,
+            lengths,
+            torch.tensor([e.label for e in examples]),
+            torch.tensor([e.split == "train" for e in examples]),
+        )
+
+
+def mean_difference_latents(features: torch.Tensor, labels: torch.Tensor, k: int) -> torch.Tensor:
+    """The ``k`` latents whose mean activation differs most between the classes (absolute
+    difference; Kantamneni et al.'s selection), largest first, ties broken by index."""
+    require(1 <= k <= features.shape[1], "k", f"an integer in 1..{features.shape[1]}", k)
+    positive = labels == 1
+    require(bool(positive.any() and (~positive).any()), "labels", "both classes present", labels)
+    difference = (features[positive].mean(0) - features[~positive].mean(0)).abs()
+    order = torch.argsort(-difference.double(), stable=True)
+    return order[:k]
+
+
+def sparse_probe(features: torch.Tensor, task: ProbeTask, k: int) -> ProbeResult:
+    """Select ``k`` latents by class-mean difference on the train split, fit a logistic probe on
+    them, and score it on the held-out split."""
+    train, test = task.is_train, ~task.is_train
+    latents = mean_difference_latents(features[train], task.labels[train], k)
+    chosen = features[:, latents]
+    return logistic_probe(chosen[train], task.labels[train], chosen[test], task.labels[test])
+
+
+def dense_probe(task: ProbeTask) -> ProbeResult:
+    """The ceiling: a logistic probe on mean-pooled raw activations (every dimension)."""
+    pooled = mean_pool(task.acts, task.lengths)
+    train, test = task.is_train, ~task.is_train
+    return logistic_probe(pooled[train], task.labels[train], pooled[test], task.labels[test])
+
+
+@torch.no_grad()
+def pooled_latents(
+    encode: Callable[[torch.Tensor], torch.Tensor],
+    task: ProbeTask,
+    scale: float = 1.0,
+    chunk_examples: int = 128,
+) -> torch.Tensor:
+    """Each example's SAE latents mean-pooled over positions 1..length-1: ``[n, d_sae]``.
+
+    Only real token positions are encoded (BOS and padding never are); ``scale`` maps raw
+    activations into the SAE's normalisation.
+    """
+    require(chunk_examples >= 1, "chunk_examples", "at least 1", chunk_examples)
+    lengths = torch.as_tensor(task.lengths, dtype=torch.long)
+    require(bool((lengths >= 2).all()), "lengths", "every example has a token after BOS", lengths)
+    positions = torch.arange(task.acts.shape[1])
+    pooled = []
+    for start in range(0, len(lengths), chunk_examples):
+        block_lengths = lengths[start : start + chunk_examples]
+        mask = (positions >= 1) & (positions < block_lengths[:, None])
+        block = torch.from_numpy(np.asarray(task.acts[start : start + chunk_examples]))
+        latents = encode(block[mask].float() * scale)
+        example = torch.arange(len(block_lengths)).repeat_interleave(mask.sum(1))
+        sums = torch.zeros(len(block_lengths), latents.shape[1]).index_add_(0, example, latents)
+        pooled.append(sums / (block_lengths - 1)[:, None])
+    return torch.cat(pooled)

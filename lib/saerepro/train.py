@@ -40,6 +40,7 @@ class TrainSettings:
     lr_end: float | None = None  # None: constant learning rate
     record_every: int = 10
     dead_feature_window: int = 1000
+    lr_decay_fraction: float = 0.0  # the last fraction of steps decays the lr linearly to 0
 
     def __post_init__(self) -> None:
         require(self.batch_size >= 1, "batch_size", "an integer >= 1", self.batch_size)
@@ -51,21 +52,32 @@ class TrainSettings:
         )
         require(self.lr > 0, "lr", "> 0", self.lr)
         require(self.record_every >= 1, "record_every", "an integer >= 1", self.record_every)
+        require(
+            0 <= self.lr_decay_fraction < 1,
+            "lr_decay_fraction",
+            "in [0, 1)",
+            self.lr_decay_fraction,
+        )
 
     @property
     def steps(self) -> int:
         return self.total_samples // self.batch_size
 
+    @property
+    def lr_decay_steps(self) -> int:
+        return round(self.steps * self.lr_decay_fraction)
+
 
 @dataclass
 class TrainResult:
-    """The trained SAE, its curves (every ``record_every`` steps: MSE and the batch's mean L0)
-    and wall time."""
+    """The trained SAE, its curves (every ``record_every`` steps: MSE, the batch's mean L0 and
+    the learning rate) and wall time."""
 
     sae: TrainingSAE
     loss_steps: list[int] = field(default_factory=list)
     mse_losses: list[float] = field(default_factory=list)
     l0s: list[float] = field(default_factory=list)
+    lrs: list[float] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -87,8 +99,10 @@ class _RecordingTrainer(SAETrainer):
         step = self.n_training_steps
         for hook in self._hooks:
             hook(step, self.sae, batch)
+        lr = self.optimizer.param_groups[0]["lr"]  # the rate this step uses
         output = super().step(batch)
         if step % self._record_every == 0:
+            self._result.lrs.append(lr)
             self._result.loss_steps.append(step)
             self._result.mse_losses.append(output.losses["mse_loss"].item())
             self._result.l0s.append(batch_l0(output.feature_acts))
@@ -149,6 +163,7 @@ def train_sae(
         lr=settings.lr,
         lr_end=settings.lr if settings.lr_end is None else settings.lr_end,
         dead_feature_window=settings.dead_feature_window,
+        lr_decay_steps=settings.lr_decay_steps,
         logger=LoggingConfig(log_to_wandb=False),
     )
     result = TrainResult(sae=sae)

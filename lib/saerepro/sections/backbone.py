@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from saerepro.atomic import atomic_directory
 from saerepro.config import load_params, require
 from saerepro.corpus import CorpusSettings, build_corpus, read_documents
 from saerepro.paths import repo_path
+from saerepro.probing import ProbeTask
 from saerepro.probing_data import ProbingSettings, build_probing_sets, read_task
 
 SECTION = "backbone"
@@ -114,6 +116,22 @@ def probe_acts_files(activations_dir: Path, task: str) -> tuple[Path, Path]:
     """The per-token activations and the lengths of a probing task's examples."""
     folder = activations_dir / "probing"
     return folder / f"{task}.npy", folder / f"{task}.lengths.npy"
+
+
+def probe_tasks(data: BackboneData, names: Sequence[str]) -> list[ProbeTask]:
+    """The probing tasks' examples with their cached per-token activations (memory-mapped)."""
+    tasks = []
+    for name in names:
+        acts_file, lengths_file = data.probe_acts(name)
+        if not acts_file.is_file():
+            raise FileNotFoundError(f"no probing activations at {str(acts_file)!r}")
+        examples = read_task(data.probing, name)
+        tasks.append(
+            ProbeTask.from_examples(
+                name, examples, np.load(acts_file, mmap_mode="r"), np.load(lengths_file)
+            )
+        )
+    return tasks
 
 
 def load_backbone_model(params: BackboneParams, data: BackboneData) -> Any:

@@ -1,0 +1,166 @@
+"""Section "LLM L0 sweep" (Sparse but Wrong §4, Fig. 3, 4, 10): parameters, jobs and the claims'
+arithmetic (where along the L0 grid each curve has its optimum)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from sae_lens.saes.sae import SAE
+
+from saerepro.cached_sae import CachedSAEJob
+from saerepro.config import load_params, require
+from saerepro.probing import ProbeTask, pooled_latents, sparse_probe
+from saerepro.sae_eval import decoder_projections, heldout_metrics
+from saerepro.train import TrainSettings
+
+SECTION = "llm_l0_sweep"
+PAPER_WIDTH = 32768  # SBW §4: Gemma-2-2b layer 12 SAEs with 32k latents
+
+
+@dataclass(frozen=True)
+class LLMSweepParams:
+    """``params.yaml: llm_l0_sweep.<tier>``."""
+
+    d_sae: int
+    ks: tuple[int, ...]
+    train_tokens: int
+    batch_size: int
+    lr: float
+    lr_decay_fraction: float
+    seed: int
+    paper_ns: tuple[int, ...]  # N of s_n^dec at the paper's width, rescaled to d_sae
+    eval_tokens: int
+    projection_tokens: int
+    ce_windows: int
+    probe_ks: tuple[int, ...]
+    flat_tolerance: float
+    workers: int
+
+    def __post_init__(self) -> None:
+        require(
+            0 <= self.lr_decay_fraction < 1,
+            "lr_decay_fraction",
+            "in [0, 1)",
+            self.lr_decay_fraction,
+        )
+        require(self.d_sae >= 2, "d_sae", "an integer >= 2", self.d_sae)
+        require(
+            len(self.ks) >= 3
+            and list(self.ks) == sorted(set(self.ks))
+            and self.ks[0] >= 1
+            and self.ks[-1] < self.d_sae,
+            "ks",
+            f"at least three increasing integers in 1..{self.d_sae - 1} (below d_sae)",
+            self.ks,
+        )
+        require(
+            len(self.paper_ns) >= 3 and all(1 <= n <= PAPER_WIDTH for n in self.paper_ns),
+            "paper_ns",
+            f"at least three values of N in 1..{PAPER_WIDTH} (the paper's width)",
+            self.paper_ns,
+        )
+        require(
+            len(set(self.projection_ns)) == len(self.paper_ns),
+            "paper_ns",
+            f"values that stay distinct once rescaled to d_sae={self.d_sae}",
+            self.paper_ns,
+        )
+        require(
+            len(self.probe_ks) >= 1 and all(k >= 1 for k in self.probe_ks),
+            "probe_ks",
+            "a non-empty list of positive integers",
+            self.probe_ks,
+        )
+        require(
+            self.train_tokens >= self.batch_size,
+            "train_tokens",
+            f">= batch_size={self.batch_size}",
+            self.train_tokens,
+        )
+        for name in ("batch_size", "eval_tokens", "projection_tokens", "ce_windows", "workers"):
+            require(getattr(self, name) >= 1, name, "an integer >= 1", getattr(self, name))
+        require(self.lr > 0, "lr", "> 0", self.lr)
+        require(self.flat_tolerance > 0, "flat_tolerance", "> 0", self.flat_tolerance)
+
+    @property
+    def projection_ns(self) -> tuple[int, ...]:
+        """The paper's N at our width: N * d_sae / 32768 (at least 1)."""
+        return tuple(max(1, round(n * self.d_sae / PAPER_WIDTH)) for n in self.paper_ns)
+
+    def jobs(self, train_dir: str | Path, checkpoint_root: str | Path) -> list[CachedSAEJob]:
+        """One BatchTopK SAE per L0 of the grid, widest k first (the slowest start first)."""
+        settings = TrainSettings(
+            self.train_tokens,
+            self.batch_size,
+            lr=self.lr,
+            lr_decay_fraction=self.lr_decay_fraction,
+        )
+        return [
+            CachedSAEJob(
+                train_dir=str(train_dir),
+                architecture="fast_batchtopk",
+                sae_cfg={"d_sae": self.d_sae, "k": k},
+                settings=settings,
+                seed=self.seed,
+                data_seed=self.seed,
+                checkpoint=str(Path(checkpoint_root) / f"k{k:04d}"),
+            )
+            for k in sorted(self.ks, reverse=True)
+        ]
+
+
+def optimum_index(values: Sequence[float], maximise: bool = False) -> int:
+    """Grid index of the smallest value (largest with ``maximise``); the first one on ties."""
+    require(len(values) >= 1, "values", "a non-empty sequence", values)
+    sign = -1 if maximise else 1
+    return min(range(len(values)), key=lambda i: (sign * values[i], i))
+
+
+def is_interior(index: int, n_points: int) -> bool:
+    """Whether a grid optimum lies strictly inside the grid (not at either end)."""
+    return 0 < index < n_points - 1
+
+
+def load(tier: str | None = None, params_file: str = "params.yaml") -> LLMSweepParams:
+    return load_params(SECTION, LLMSweepParams, tier, params_file)
+
+
+def evaluate_sae(
+    sae: SAE,
+    eval_acts: torch.Tensor,
+    projection_acts: torch.Tensor,
+    ns: Sequence[int],
+    tasks: Sequence[ProbeTask],
+    probe_ks: Sequence[int],
+    scale: float,
+) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """One sweep SAE on held-out data: reconstruction, s_n^dec and sparse probing.
+
+    Returns the SAE's summary row (probe F1 averaged over tasks) and one row per task and probe k.
+    """
+    heldout = heldout_metrics(sae, eval_acts)
+    row: dict[str, float] = {
+        "l0": heldout.l0,
+        "nmse": heldout.nmse,
+        "explained_variance": heldout.explained_variance,
+        "dead_latents": heldout.dead_latents,
+        "dead_fraction": heldout.dead_fraction,
+    }
+    for n, value in decoder_projections(sae, projection_acts, ns).items():
+        row[f"s_n={n}"] = value
+    probe_rows = []
+    for task in tasks:
+        pooled = pooled_latents(sae.encode, task, scale)
+        for k in probe_ks:
+            result = sparse_probe(pooled, task, k)
+            probe_rows.append(
+                {"task": task.name, "probe_k": k, "f1": result.f1, "accuracy": result.accuracy}
+            )
+    for k in probe_ks:
+        f1s = [r["f1"] for r in probe_rows if r["probe_k"] == k]
+        row[f"probe_f1_k={k}"] = sum(f1s) / len(f1s)
+    return row, probe_rows

@@ -1,0 +1,137 @@
+"""SAEs on an activation cache, their held-out evaluation, and the L0-sweep section's logic."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from saerepro import metrics
+from saerepro.activations import ActivationStore
+from saerepro.cached_sae import CachedSAEJob, load_run, load_sae, train_cached_sae
+from saerepro.config import ParamError
+from saerepro.inference import encode_decode
+from saerepro.parallel import map_jobs
+from saerepro.sae_eval import decoder_projections, heldout_metrics
+from saerepro.sections import llm_l0_sweep
+from saerepro.train import TrainSettings
+
+D_MODEL = 16
+
+
+def write_cache(folder, rows: np.ndarray, shard_rows: int = 300):
+    """A cache folder in the layout :mod:`saerepro.activations` writes (no model needed)."""
+    folder.mkdir(parents=True)
+    shards = []
+    for i, start in enumerate(range(0, len(rows), shard_rows)):
+        name = f"shard_{i:05d}.npy"
+        np.save(folder / name, rows[start : start + shard_rows].astype(np.float16))
+        shards.append([name, len(rows[start : start + shard_rows])])
+    np.save(folder / "tokens.npy", np.zeros((len(rows) // 3, 4), dtype=np.int32))
+    index = {
+        "hook": "blocks.0.hook_resid_post",
+        "layer": 0,
+        "d_model": rows.shape[1],
+        "context": 4,
+        "n_tokens": len(rows),
+        "shards": shards,
+        "mean_sq_norm": float((rows.astype(np.float64) ** 2).sum(1).mean()),
+    }
+    (folder / "index.json").write_text(json.dumps(index))
+    return ActivationStore(folder)
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    """Sparse sums of 24 directions in R^16, 3 active per row: an SAE has something to find."""
+    generator = torch.Generator().manual_seed(0)
+    directions = metrics.unit_rows(torch.randn(24, D_MODEL, generator=generator))
+    codes = torch.zeros(1200, 24)
+    active = torch.rand(1200, 24, generator=generator).argsort(1)[:, :3]
+    codes.scatter_(1, active, 1 + torch.rand(1200, 3, generator=generator))
+    return write_cache(tmp_path_factory.mktemp("cache") / "train", (codes @ directions).numpy())
+
+
+def job(cache, checkpoint, k=3, seed=0):
+    return CachedSAEJob(
+        train_dir=str(cache.folder),
+        architecture="fast_batchtopk",
+        sae_cfg={"d_sae": 32, "k": k},
+        settings=TrainSettings(6000, 60, lr=1e-2, record_every=5, lr_decay_fraction=0.2),
+        seed=seed,
+        data_seed=seed,
+        checkpoint=str(checkpoint),
+    )
+
+
+def test_cached_sae_trains_saves_and_is_the_same_in_any_worker(cache, tmp_path):
+    jobs = [job(cache, tmp_path / "a", k=2), job(cache, tmp_path / "b", k=4)]
+    here = [train_cached_sae(j) for j in jobs]
+    there = map_jobs(train_cached_sae, [job(cache, tmp_path / "c", k=2)], 1, desc="test")
+    assert here[0].mse_losses == there[0].mse_losses  # deterministic across processes
+    assert here[0].tokens == 6000 and here[0].epochs == pytest.approx(5)
+    assert here[0].mse_losses[-1] < 0.5 * here[0].mse_losses[0]
+    assert load_run(tmp_path / "a") == here[0]
+    sae = load_sae(tmp_path / "a")
+    assert sae.cfg.architecture() == "jumprelu"  # BatchTopK saves as a JumpReLU inference SAE
+    assert torch.allclose(sae.W_dec.norm(dim=1), torch.ones(32), atol=1e-5)
+    assert not (tmp_path / "a").with_name("a.tmp").exists()
+
+
+def test_loading_a_missing_checkpoint_names_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        load_sae(tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match="training record"):
+        load_run(tmp_path)
+
+
+def test_heldout_metrics_match_the_dense_computation(cache, tmp_path):
+    train_cached_sae(job(cache, tmp_path / "sae"))
+    sae = load_sae(tmp_path / "sae")
+    x = cache.read(0, 500)
+    codes, recon = encode_decode(sae, x, batch_size=500)
+    got = heldout_metrics(sae, x, batch_size=64)  # streamed in chunks
+    assert got.l0 == pytest.approx(metrics.mean_l0(codes), rel=1e-6)
+    assert got.nmse == pytest.approx(metrics.nmse(x, recon), rel=1e-4)
+    assert got.mse == pytest.approx(metrics.mse(x, recon), rel=1e-4)
+    assert got.dead_latents == metrics.dead_latents(codes)
+    assert got.dead_fraction == got.dead_latents / 32
+    s_n = decoder_projections(sae, x, [2, 8])
+    assert s_n[2] == metrics.nth_decoder_projection(x, sae.W_dec.detach(), sae.b_dec.detach(), 2)
+
+
+def test_sweep_params_at_every_tier_scale_n_to_the_width():
+    cpu = llm_l0_sweep.load("cpu")
+    assert cpu.projection_ns == tuple(round(n * cpu.d_sae / 32768) for n in cpu.paper_ns)
+    assert min(cpu.ks) < 32 and max(cpu.ks) > 640 / 4  # the grid brackets the range asked for
+    paper = llm_l0_sweep.load("paper")  # validated, never run here
+    assert paper.d_sae == 32768 and paper.projection_ns[0] == 700 and paper.lr == 3e-4
+    assert list(paper.ks[:25]) == list(range(10, 260, 10)) and paper.ks[-1] == 2500
+    smoke = llm_l0_sweep.load("smoke")
+    jobs = smoke.jobs("cache", "out")
+    assert [j.sae_cfg["k"] for j in jobs] == sorted(smoke.ks, reverse=True)
+    assert len({j.checkpoint for j in jobs}) == len(jobs)
+
+
+@pytest.mark.parametrize(
+    ("change", "param"),
+    [
+        ({"ks": [8, 4, 16]}, "ks"),
+        ({"ks": [4, 8, 256]}, "ks"),
+        ({"ks": [4, 8]}, "ks"),
+        ({"paper_ns": [700, 701, 10000]}, "paper_ns"),
+        ({"d_sae": 0}, "d_sae"),
+        ({"lr_decay_fraction": 1.5}, "lr_decay_fraction"),
+        ({"train_tokens": 10}, "train_tokens"),
+    ],
+)
+def test_bad_sweep_params_are_named(change, param):
+    values = {**llm_l0_sweep.load("smoke").__dict__, **change}
+    with pytest.raises(ParamError, match=param):
+        llm_l0_sweep.LLMSweepParams(**values)
+
+
+def test_grid_optimum_helpers():
+    assert llm_l0_sweep.optimum_index([3.0, 1.0, 2.0, 1.0]) == 1  # first of a tie
+    assert llm_l0_sweep.optimum_index([0.1, 0.9, 0.9], maximise=True) == 1
+    assert llm_l0_sweep.is_interior(1, 3) and not llm_l0_sweep.is_interior(0, 3)
+    assert not llm_l0_sweep.is_interior(2, 3)
