@@ -1,72 +1,27 @@
 """SAEs on an activation cache, their held-out evaluation, and the L0-sweep section's logic."""
 
-import json
-
-import numpy as np
 import pytest
 import torch
 from saerepro import metrics
-from saerepro.activations import ActivationStore
-from saerepro.cached_sae import CachedSAEJob, load_run, load_sae, train_cached_sae
+from saerepro.cached_sae import load_run, load_sae, train_cached_sae
 from saerepro.config import ParamError
 from saerepro.inference import encode_decode
 from saerepro.parallel import map_jobs
 from saerepro.sae_eval import decoder_projections, heldout_metrics
 from saerepro.sections import llm_l0_sweep
-from saerepro.train import TrainSettings
-
-D_MODEL = 16
 
 
-def write_cache(folder, rows: np.ndarray, shard_rows: int = 300):
-    """A cache folder in the layout :mod:`saerepro.activations` writes (no model needed)."""
-    folder.mkdir(parents=True)
-    shards = []
-    for i, start in enumerate(range(0, len(rows), shard_rows)):
-        name = f"shard_{i:05d}.npy"
-        np.save(folder / name, rows[start : start + shard_rows].astype(np.float16))
-        shards.append([name, len(rows[start : start + shard_rows])])
-    np.save(folder / "tokens.npy", np.zeros((len(rows) // 3, 4), dtype=np.int32))
-    index = {
-        "hook": "blocks.0.hook_resid_post",
-        "layer": 0,
-        "d_model": rows.shape[1],
-        "context": 4,
-        "n_tokens": len(rows),
-        "shards": shards,
-        "mean_sq_norm": float((rows.astype(np.float64) ** 2).sum(1).mean()),
-    }
-    (folder / "index.json").write_text(json.dumps(index))
-    return ActivationStore(folder)
-
-
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    """Sparse sums of 24 directions in R^16, 3 active per row: an SAE has something to find."""
-    generator = torch.Generator().manual_seed(0)
-    directions = metrics.unit_rows(torch.randn(24, D_MODEL, generator=generator))
-    codes = torch.zeros(1200, 24)
-    active = torch.rand(1200, 24, generator=generator).argsort(1)[:, :3]
-    codes.scatter_(1, active, 1 + torch.rand(1200, 3, generator=generator))
-    return write_cache(tmp_path_factory.mktemp("cache") / "train", (codes @ directions).numpy())
-
-
-def job(cache, checkpoint, k=3, seed=0):
-    return CachedSAEJob(
-        train_dir=str(cache.folder),
-        architecture="fast_batchtopk",
-        sae_cfg={"d_sae": 32, "k": k},
-        settings=TrainSettings(6000, 60, lr=1e-2, record_every=5, lr_decay_fraction=0.2),
-        seed=seed,
-        data_seed=seed,
-        checkpoint=str(checkpoint),
-    )
-
-
-def test_cached_sae_trains_saves_and_is_the_same_in_any_worker(cache, tmp_path):
-    jobs = [job(cache, tmp_path / "a", k=2), job(cache, tmp_path / "b", k=4)]
+def test_cached_sae_trains_saves_and_is_the_same_in_any_worker(
+    activation_cache, cached_job, tmp_path
+):
+    jobs = [
+        cached_job(activation_cache, tmp_path / "a", k=2),
+        cached_job(activation_cache, tmp_path / "b", k=4),
+    ]
     here = [train_cached_sae(j) for j in jobs]
-    there = map_jobs(train_cached_sae, [job(cache, tmp_path / "c", k=2)], 1, desc="test")
+    there = map_jobs(
+        train_cached_sae, [cached_job(activation_cache, tmp_path / "c", k=2)], 1, desc="test"
+    )
     assert here[0].mse_losses == there[0].mse_losses  # deterministic across processes
     assert here[0].tokens == 6000 and here[0].epochs == pytest.approx(5)
     assert here[0].mse_losses[-1] < 0.5 * here[0].mse_losses[0]
@@ -84,10 +39,10 @@ def test_loading_a_missing_checkpoint_names_it(tmp_path):
         load_run(tmp_path)
 
 
-def test_heldout_metrics_match_the_dense_computation(cache, tmp_path):
-    train_cached_sae(job(cache, tmp_path / "sae"))
+def test_heldout_metrics_match_the_dense_computation(activation_cache, cached_job, tmp_path):
+    train_cached_sae(cached_job(activation_cache, tmp_path / "sae"))
     sae = load_sae(tmp_path / "sae")
-    x = cache.read(0, 500)
+    x = activation_cache.read(0, 500)
     codes, recon = encode_decode(sae, x, batch_size=500)
     got = heldout_metrics(sae, x, batch_size=64)  # streamed in chunks
     assert got.l0 == pytest.approx(metrics.mean_l0(codes), rel=1e-6)

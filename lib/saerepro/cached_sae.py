@@ -1,8 +1,9 @@
 """SAEs trained on a cached LLM activation store: one job per SAE, run in worker processes.
 
 A job names the cache folder, the SAELens architecture and config, how long to train and where
-to save. The worker streams shuffled batches from the cache (as many epochs as the token budget
-needs), trains with :func:`saerepro.train.train_sae`, and saves the SAE as SAELens's *inference*
+to save; a penalty-based SAE (JumpReLU, ReLU/L1) may have its coefficient tuned toward an L0.
+The worker streams shuffled batches from the cache (as many epochs as the token budget needs),
+trains with :func:`saerepro.train.train_sae`, and saves the SAE as SAELens's *inference*
 model (decoder rows folded to unit norm; a BatchTopK SAE becomes a JumpReLU with its learned
 threshold) beside a ``training.json`` with the loss curve. Load it back with :func:`load_sae`.
 """
@@ -19,9 +20,20 @@ from sae_lens.saes.sae import SAE
 
 from saerepro.activations import ActivationStore
 from saerepro.atomic import atomic_directory
+from saerepro.sparsity_control import SparsityController, penalty_name
 from saerepro.train import TrainSettings, make_training_sae, train_sae
 
 TRAINING_FILE = "training.json"
+
+
+@dataclass(frozen=True)
+class PenaltyTarget:
+    """Tune a penalty-based SAE's sparsity coefficient toward ``target_l0`` while it trains
+    (:class:`saerepro.sparsity_control.SparsityController`), starting from ``initial``."""
+
+    target_l0: float
+    initial: float
+    rate: float
 
 
 @dataclass(frozen=True)
@@ -40,6 +52,7 @@ class CachedSAEJob:
     seed: int
     data_seed: int
     checkpoint: str
+    penalty: PenaltyTarget | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,8 @@ class CachedSAERun:
     seconds: float = 0.0
     tokens: int = 0
     epochs: float = 0.0
+    coefficients: list[float] = field(default_factory=list)  # a tuned penalty, at loss_steps
+    final_coefficient: float | None = None
 
 
 def train_cached_sae(job: CachedSAEJob) -> CachedSAERun:
@@ -62,7 +77,20 @@ def train_cached_sae(job: CachedSAEJob) -> CachedSAERun:
     epochs = math.ceil(tokens / len(store)) + 1  # shards drop their last partial batch
     sae = make_training_sae(job.architecture, job.seed, d_in=store.d_model, **job.sae_cfg)
     batches = store.batches(job.settings.batch_size, seed=job.data_seed, epochs=epochs)
-    result = train_sae(sae, batches, job.settings, progress=False)
+    controller = None
+    if job.penalty is not None:
+        controller = SparsityController(
+            penalty_name(job.architecture),
+            job.penalty.target_l0,
+            job.penalty.initial,
+            freeze_step=job.settings.steps - job.settings.lr_decay_steps,
+            rate=job.penalty.rate,
+        )
+    result = train_sae(sae, batches, job.settings, progress=False, controller=controller)
+    coefficients = []
+    if controller is not None:
+        by_step = {step: value for step, _, value in controller.history}
+        coefficients = [by_step[step] for step in result.loss_steps]
     run = CachedSAERun(
         checkpoint=job.checkpoint,
         loss_steps=result.loss_steps,
@@ -71,6 +99,8 @@ def train_cached_sae(job: CachedSAEJob) -> CachedSAERun:
         seconds=result.seconds,
         tokens=tokens,
         epochs=tokens / len(store),
+        coefficients=coefficients,
+        final_coefficient=None if controller is None else controller.value,
     )
     with atomic_directory(job.checkpoint) as tmp:
         sae.save_inference_model(tmp)

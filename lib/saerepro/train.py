@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from sae_lens import SAETrainer
@@ -28,6 +28,14 @@ from saerepro.config import require
 
 StepHook = Callable[[int, TrainingSAE, torch.Tensor], None]
 """Called before every training step with the step index (0-based), the SAE and the step's batch."""
+
+
+class CoefficientController(Protocol):
+    """Sets SAELens's loss coefficients (e.g. ``{"l1": 0.3}``) step by step from the batch L0."""
+
+    def coefficients(self) -> dict[str, float]: ...
+
+    def observe(self, step: int, batch_l0: float) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -90,10 +98,18 @@ class _RecordingTrainer(SAETrainer):
         result: TrainResult,
         record_every: int,
         hooks: Sequence[StepHook],
+        controller: CoefficientController | None = None,
         **kwargs: Any,
     ) -> None:
+        self._controller = controller
         super().__init__(*args, **kwargs)
         self._result, self._record_every, self._hooks = result, record_every, hooks
+
+    def get_coefficients(self) -> dict[str, float]:
+        coefficients = super().get_coefficients()
+        if self._controller is not None:
+            coefficients.update(self._controller.coefficients())
+        return coefficients
 
     def step(self, batch: torch.Tensor) -> TrainStepOutput:
         step = self.n_training_steps
@@ -101,11 +117,16 @@ class _RecordingTrainer(SAETrainer):
             hook(step, self.sae, batch)
         lr = self.optimizer.param_groups[0]["lr"]  # the rate this step uses
         output = super().step(batch)
-        if step % self._record_every == 0:
-            self._result.lrs.append(lr)
-            self._result.loss_steps.append(step)
-            self._result.mse_losses.append(output.losses["mse_loss"].item())
-            self._result.l0s.append(batch_l0(output.feature_acts))
+        recording = step % self._record_every == 0
+        if recording or self._controller is not None:
+            l0 = batch_l0(output.feature_acts)
+            if self._controller is not None:
+                self._controller.observe(step, l0)
+            if recording:
+                self._result.lrs.append(lr)
+                self._result.loss_steps.append(step)
+                self._result.mse_losses.append(output.losses["mse_loss"].item())
+                self._result.l0s.append(l0)
         return output
 
 
@@ -152,10 +173,12 @@ def train_sae(
     settings: TrainSettings,
     hooks: Sequence[StepHook] = (),
     progress: bool = True,
+    controller: CoefficientController | None = None,
 ) -> TrainResult:
     """Train ``sae`` in place with SAETrainer on batches from ``data``.
 
     ``progress=False`` hides SAETrainer's own bar (for many short jobs under one outer bar).
+    A ``controller`` overrides loss coefficients each step (a sparsity penalty tuned toward an L0).
     """
     trainer_cfg = SAETrainerConfig(
         total_training_samples=settings.steps * settings.batch_size,
@@ -174,6 +197,7 @@ def train_sae(
         result=result,
         record_every=settings.record_every,
         hooks=hooks,
+        controller=controller,
     )
     start = time.perf_counter()
     with _trainer_bar(progress):

@@ -31,6 +31,7 @@ class LLMSweepParams:
     batch_size: int
     lr: float
     lr_decay_fraction: float
+    dead_feature_window: int  # steps without firing before a latent counts as dead (aux loss)
     seed: int
     paper_ns: tuple[int, ...]  # N of s_n^dec at the paper's width, rescaled to d_sae
     eval_tokens: int
@@ -81,7 +82,14 @@ class LLMSweepParams:
             f">= batch_size={self.batch_size}",
             self.train_tokens,
         )
-        for name in ("batch_size", "eval_tokens", "projection_tokens", "ce_windows", "workers"):
+        for name in (
+            "batch_size",
+            "dead_feature_window",
+            "eval_tokens",
+            "projection_tokens",
+            "ce_windows",
+            "workers",
+        ):
             require(getattr(self, name) >= 1, name, "an integer >= 1", getattr(self, name))
         require(self.lr > 0, "lr", "> 0", self.lr)
         require(self.flat_tolerance > 0, "flat_tolerance", "> 0", self.flat_tolerance)
@@ -98,6 +106,7 @@ class LLMSweepParams:
             self.batch_size,
             lr=self.lr,
             lr_decay_fraction=self.lr_decay_fraction,
+            dead_feature_window=self.dead_feature_window,
         )
         return [
             CachedSAEJob(

@@ -1,0 +1,206 @@
+"""Section "BatchTopK comparisons" (Canonical Units §6, A.2-A.3, Fig. 7-9): parameters and jobs.
+
+BatchTopK, TopK, JumpReLU and ReLU (L1) SAEs trained on the same cached activations and tokens:
+a width series at fixed k and a k series at one width. The penalty-based architectures have
+their coefficient tuned during training toward the same L0 (:mod:`saerepro.sparsity_control`).
+The BatchTopK width series plus a second seed is written as the SAE family
+(:mod:`saerepro.sae_family`) that later sections load.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from saerepro.cached_sae import CachedSAEJob, PenaltyTarget
+from saerepro.config import load_params, require
+from saerepro.sae_family import FamilyMember, member_name
+from saerepro.sparsity_control import PENALTY_NAMES
+from saerepro.train import TrainSettings
+
+SECTION = "batchtopk"
+LABELS = {
+    "fast_batchtopk": "BatchTopK",
+    "fast_topk": "TopK",
+    "jumprelu": "JumpReLU",
+    "standard": "ReLU (L1)",
+}
+FAMILY_ARCHITECTURE = "fast_batchtopk"
+
+
+@dataclass(frozen=True)
+class PenaltySettings:
+    """How the penalty-based SAEs are tuned toward the target L0."""
+
+    jumprelu_initial: float  # initial L0 coefficient of JumpReLU
+    standard_initial: float  # initial L1 coefficient of ReLU
+    rate: float  # log-coefficient step per unit of relative L0 error
+    jumprelu_bandwidth: float
+
+    def __post_init__(self) -> None:
+        for name in ("jumprelu_initial", "standard_initial", "rate", "jumprelu_bandwidth"):
+            require(getattr(self, name) > 0, f"penalty.{name}", "> 0", getattr(self, name))
+
+
+@dataclass(frozen=True)
+class SAESpec:
+    """One SAE of the comparison."""
+
+    architecture: str
+    d_sae: int
+    k: int
+    seed: int
+
+    @property
+    def name(self) -> str:
+        if self.architecture == FAMILY_ARCHITECTURE:
+            return member_name(self.d_sae, self.k, self.seed)
+        short = LABELS[self.architecture].split()[0].lower()
+        return f"{short}_w{self.d_sae}_k{self.k}_s{self.seed}"
+
+
+@dataclass(frozen=True)
+class BatchTopKParams:
+    """``params.yaml: batchtopk.<tier>``."""
+
+    architectures: tuple[str, ...]
+    widths: tuple[int, ...]
+    k: int
+    fixed_width: int
+    ks: tuple[int, ...]
+    seed: int
+    second_seed: int
+    train_tokens: int
+    batch_size: int
+    lr: float
+    lr_decay_fraction: float
+    dead_feature_window: int  # steps without firing before a latent counts as dead (aux loss)
+    penalty: PenaltySettings
+    l0_tolerance: float
+    eval_tokens: int
+    ce_windows: int
+    workers: int
+
+    def __post_init__(self) -> None:
+        require(
+            set(self.architectures) <= set(LABELS)
+            and {"fast_batchtopk", "fast_topk"} <= set(self.architectures),
+            "architectures",
+            f"a list from {', '.join(LABELS)} that includes fast_batchtopk and fast_topk",
+            self.architectures,
+        )
+        require(
+            len(self.widths) >= 4
+            and all(b == 2 * a for a, b in zip(self.widths, self.widths[1:], strict=False)),
+            "widths",
+            "at least four widths, each double the one before",
+            self.widths,
+        )
+        require(
+            self.fixed_width in self.widths,
+            "fixed_width",
+            f"one of the widths {list(self.widths)}",
+            self.fixed_width,
+        )
+        require(
+            self.k in self.ks and all(1 <= k < self.widths[0] for k in self.ks),
+            "ks",
+            f"values in 1..{self.widths[0] - 1} (below the narrowest width) including k={self.k}",
+            self.ks,
+        )
+        require(
+            self.second_seed != self.seed,
+            "second_seed",
+            f"a seed other than {self.seed}",
+            self.second_seed,
+        )
+        require(
+            self.train_tokens >= self.batch_size,
+            "train_tokens",
+            f">= batch_size={self.batch_size}",
+            self.train_tokens,
+        )
+        require(self.lr > 0, "lr", "> 0", self.lr)
+        require(
+            0 <= self.lr_decay_fraction < 1,
+            "lr_decay_fraction",
+            "in [0, 1)",
+            self.lr_decay_fraction,
+        )
+        require(0 < self.l0_tolerance < 1, "l0_tolerance", "in (0, 1)", self.l0_tolerance)
+        for name in ("batch_size", "dead_feature_window", "eval_tokens", "ce_windows", "workers"):
+            require(getattr(self, name) >= 1, name, "an integer >= 1", getattr(self, name))
+
+    def specs(self) -> list[SAESpec]:
+        """Every SAE: the width series at k, the k series at ``fixed_width``, the second seed."""
+        specs = [SAESpec(a, d, self.k, self.seed) for a in self.architectures for d in self.widths]
+        specs += [
+            SAESpec(a, self.fixed_width, k, self.seed)
+            for a in self.architectures
+            for k in self.ks
+            if k != self.k
+        ]
+        specs.append(SAESpec(FAMILY_ARCHITECTURE, self.fixed_width, self.k, self.second_seed))
+        return specs
+
+    def family(self) -> list[FamilyMember]:
+        """The BatchTopK SAEs that form the family: the width series and the second seed."""
+        return [
+            FamilyMember(s.name, s.d_sae, s.k, s.seed, s.name)
+            for s in self.specs()
+            if s.architecture == FAMILY_ARCHITECTURE and s.k == self.k
+        ]
+
+    def settings(self) -> TrainSettings:
+        return TrainSettings(
+            self.train_tokens,
+            self.batch_size,
+            lr=self.lr,
+            lr_decay_fraction=self.lr_decay_fraction,
+            dead_feature_window=self.dead_feature_window,
+        )
+
+    def folder(self, spec: SAESpec, family_root: str | Path, other_root: str | Path) -> str:
+        """Family members live in the family folder, every other SAE beside it."""
+        is_member = any(m.name == spec.name for m in self.family())
+        return str(Path(family_root if is_member else other_root) / spec.name)
+
+    def job(self, spec: SAESpec, train_dir: str | Path, folder: str) -> CachedSAEJob:
+        sae_cfg: dict[str, float] = {"d_sae": spec.d_sae}
+        penalty = None
+        if spec.architecture in PENALTY_NAMES:
+            initial = {
+                "jumprelu": self.penalty.jumprelu_initial,
+                "standard": self.penalty.standard_initial,
+            }[spec.architecture]
+            penalty = PenaltyTarget(float(spec.k), initial, self.penalty.rate)
+            if spec.architecture == "jumprelu":
+                sae_cfg["jumprelu_bandwidth"] = self.penalty.jumprelu_bandwidth
+        else:
+            sae_cfg["k"] = spec.k
+        return CachedSAEJob(
+            train_dir=str(train_dir),
+            architecture=spec.architecture,
+            sae_cfg=sae_cfg,
+            settings=self.settings(),
+            seed=spec.seed,
+            data_seed=self.seed,  # every SAE sees the same batches in the same order
+            checkpoint=folder,
+            penalty=penalty,
+        )
+
+    def jobs(
+        self, train_dir: str | Path, family_root: str | Path, other_root: str | Path
+    ) -> list[tuple[SAESpec, CachedSAEJob]]:
+        """Every SAE's job, slowest (widest, penalty-based) first so the workers finish together."""
+        pairs = [
+            (s, self.job(s, train_dir, self.folder(s, family_root, other_root)))
+            for s in self.specs()
+        ]
+        return sorted(
+            pairs, key=lambda p: (-p[0].d_sae, p[0].architecture not in PENALTY_NAMES, -p[0].k)
+        )
+
+
+def load(tier: str | None = None, params_file: str = "params.yaml") -> BatchTopKParams:
+    return load_params(SECTION, BatchTopKParams, tier, params_file)

@@ -1,0 +1,149 @@
+"""The BatchTopK comparison: penalty tuning, θ inference, the SAE family, and the section params."""
+
+import pytest
+import torch
+from saerepro.batchtopk_inference import (
+    active_latents_per_sample,
+    batch_level_codes,
+    compare_inference,
+    pre_activations,
+)
+from saerepro.cached_sae import load_run, load_sae, train_cached_sae
+from saerepro.config import ParamError
+from saerepro.sae_family import FamilyMember, load_family, member_name, write_family_index
+from saerepro.sections import batchtopk
+from saerepro.sparsity_control import SparsityController, penalty_name
+
+
+def test_controller_raises_the_penalty_above_target_and_freezes():
+    control = SparsityController("l1", target_l0=10, initial=1.0, freeze_step=3, rate=0.1)
+    control.observe(0, 20.0)  # twice the target: error clipped to +1
+    assert control.value == pytest.approx(torch.e**0.1)
+    control.observe(1, 20.0)
+    control.observe(2, 0.0)  # smoothed L0 still above target: keeps rising
+    assert control.coefficients()["l1"] > torch.e**0.2
+    frozen = control.value
+    control.observe(3, 0.0)
+    assert control.value == frozen and len(control.history) == 4
+
+
+def test_controller_and_penalty_names_are_checked():
+    with pytest.raises(ParamError, match="name"):
+        SparsityController("l2", 10, 1.0, 5)
+    with pytest.raises(ParamError, match="target_l0"):
+        SparsityController("l0", 0, 1.0, 5)
+    assert penalty_name("jumprelu") == "l0" and penalty_name("standard") == "l1"
+    with pytest.raises(ParamError, match="architecture"):
+        penalty_name("topk")
+
+
+@pytest.mark.parametrize("architecture", ["standard", "jumprelu"])
+def test_penalty_based_saes_are_tuned_toward_the_target_l0(
+    activation_cache, cached_job, tmp_path, architecture
+):
+    from dataclasses import replace
+
+    from saerepro.cached_sae import PenaltyTarget
+
+    cfg = {"d_sae": 32} | ({"jumprelu_bandwidth": 0.05} if architecture == "jumprelu" else {})
+    tuned = replace(
+        cached_job(activation_cache, tmp_path / architecture),
+        architecture=architecture,
+        sae_cfg=cfg,
+        penalty=PenaltyTarget(target_l0=4.0, initial=0.1, rate=0.03),
+    )
+    tuned = replace(tuned, settings=replace(tuned.settings, total_samples=18000))
+    run = train_cached_sae(tuned)
+    assert run.final_coefficient == run.coefficients[-1] != pytest.approx(0.1)
+    sae = load_sae(tmp_path / architecture)
+    l0 = float((sae.encode(activation_cache.read(0, 600)) != 0).sum(-1).float().mean())
+    assert 2.0 < l0 < 8.0  # near the target of 4; untuned it sits near 14-24
+    assert load_run(tmp_path / architecture).final_coefficient == run.final_coefficient
+
+
+@pytest.fixture(scope="module")
+def batchtopk_sae(activation_cache, cached_job, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("family") / member_name(32, 3, 0)
+    train_cached_sae(cached_job(activation_cache, folder, k=3))
+    return folder
+
+
+def test_batch_level_codes_keep_exactly_n_times_k(activation_cache, batchtopk_sae):
+    sae = load_sae(batchtopk_sae)
+    x = activation_cache.read(0, 60)
+    codes = batch_level_codes(sae, x, k=3)
+    assert int((codes > 0).sum()) == 180
+    scores = pre_activations(sae, x)
+    kept = codes > 0
+    assert scores[kept].min() >= scores[~kept].max()  # the largest values, none skipped
+
+
+def test_threshold_inference_tracks_batch_selection(activation_cache, batchtopk_sae):
+    sae = load_sae(batchtopk_sae)
+    result = compare_inference(sae, activation_cache.read(0, 600), k=3, batch_size=60)
+    assert result.l0_batch == pytest.approx(3.0)
+    assert result.theta_eq8 > 0 and result.theta_saved > 0
+    assert 1.5 < result.l0_per_sample < 6 and 0.3 < result.overlap <= 1
+    counts = active_latents_per_sample(sae, activation_cache.read(0, 600), batch_size=100)
+    assert counts.float().mean() == pytest.approx(result.l0_per_sample)
+    with pytest.raises(ParamError, match="batch_size"):
+        compare_inference(sae, activation_cache.read(0, 10), k=3, batch_size=60)
+
+
+def test_family_index_round_trip_and_refuses_missing_members(batchtopk_sae):
+    root = batchtopk_sae.parent
+    member = FamilyMember(batchtopk_sae.name, 32, 3, 0, batchtopk_sae.name)
+    write_family_index(root, [member], {"tier": "test"})
+    family = load_family(root)
+    assert family.members == (member,) and family.trained_on == {"tier": "test"}
+    assert family.widths() == [member] and family.seeds_of_width(32) == [member]
+    assert family.load(member.name).cfg.d_sae == 32
+    with pytest.raises(ParamError, match="name"):
+        family.member("nope")
+    with pytest.raises(FileNotFoundError, match="ghost"):
+        write_family_index(root, [FamilyMember("ghost", 64, 3, 0, "ghost")], {})
+    with pytest.raises(FileNotFoundError, match="dvc repro batchtopk"):
+        load_family(root / "elsewhere")
+
+
+def test_section_params_every_tier_and_the_sae_list():
+    for tier in ("smoke", "cpu", "paper"):
+        params = batchtopk.load(tier)
+        specs = params.specs()
+        names = [s.name for s in specs]
+        assert len(names) == len(set(names))
+        n_arch = len(params.architectures)
+        assert len(specs) == n_arch * (len(params.widths) + len(params.ks) - 1) + 1
+        family = params.family()
+        assert [m.d_sae for m in family if m.seed == params.seed] == list(params.widths)
+        assert [m.seed for m in family if m.d_sae == params.fixed_width] == [0, 1]
+    paper = batchtopk.load("paper")
+    assert paper.widths == (3072, 6144, 12288, 24576) and paper.train_tokens == 10**9
+
+
+@pytest.mark.parametrize(
+    ("change", "param"),
+    [
+        ({"widths": (32, 64, 96, 128)}, "widths"),
+        ({"widths": (32, 64, 128)}, "widths"),
+        ({"fixed_width": 100}, "fixed_width"),
+        ({"ks": (4, 16)}, "ks"),
+        ({"architectures": ("fast_batchtopk", "jumprelu")}, "architectures"),
+        ({"second_seed": 0}, "second_seed"),
+    ],
+)
+def test_bad_section_params_are_named(change, param):
+    values = {**batchtopk.load("smoke").__dict__, **change}
+    with pytest.raises(ParamError, match=param):
+        batchtopk.BatchTopKParams(**values)
+
+
+def test_jobs_put_family_members_in_the_family_folder(tmp_path):
+    params = batchtopk.load("smoke")
+    pairs = params.jobs("cache", tmp_path / "family", tmp_path / "other")
+    family = {m.name for m in params.family()}
+    for spec, job_ in pairs:
+        assert (spec.name in family) == job_.checkpoint.startswith(str(tmp_path / "family"))
+        assert (job_.penalty is not None) == (spec.architecture in ("jumprelu", "standard"))
+        assert ("k" in job_.sae_cfg) == (job_.penalty is None)
+    assert pairs[0][0].d_sae == max(params.widths)
