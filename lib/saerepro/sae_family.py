@@ -19,6 +19,7 @@ from sae_lens.saes.sae import SAE
 from saerepro.atomic import atomic_write_json
 from saerepro.cached_sae import load_sae
 from saerepro.config import require
+from saerepro.paths import repo_path
 
 INDEX_FILE = "family.json"
 
@@ -78,7 +79,7 @@ def write_family_index(
 
 def load_family(root: str | Path = "data/sae_family") -> SAEFamily:
     """The family at ``root`` (default: the DVC artefact the BatchTopK section writes)."""
-    root = Path(root)
+    root = repo_path(root)
     file = root / INDEX_FILE
     if not file.is_file():
         raise FileNotFoundError(
