@@ -136,3 +136,29 @@ def test_ce_helpers_on_known_answers(model, windows):
     assert zeros.loss_recovered == pytest.approx(0, abs=1e-9)
     assert zeros.degradation > 0 and zeros.kl > 0
     assert perfect.n_tokens == 3 * 14
+
+
+def test_context_rows_point_at_the_tokens_the_cache_stored(smoke, model):
+    from saerepro.activations import extract_resid
+    from saerepro.contexts import context_text, row_token, top_contexts
+
+    params, data = smoke
+    _, heldout = backbone.open_stores(data)
+    tokens = heldout.tokens
+    row = tokens.shape[1] + 3  # second window, fifth position (BOS is not cached)
+    window, position = row_token(tokens, row)
+    assert (window, position) == (1, 5)
+    ids = torch.from_numpy(tokens[window : window + 1].astype("int64"))
+    recomputed = extract_resid(model, ids, params.layer)[0, position]
+    cached = heldout.read(row, row + 1, normalised=False)[0]
+    assert torch.allclose(recomputed, cached, rtol=1e-2, atol=1e-2)  # fp16 cache
+    text = context_text(tokens, model.tokenizer, row, before=3, after=1)
+    assert f"«{model.tokenizer.decode([int(tokens[window, position])]).strip()}»" in text
+    activations = torch.zeros(len(heldout))
+    activations[[row, 7]] = torch.tensor([2.0, 1.0])
+    assert top_contexts(tokens, model.tokenizer, activations, n=5)[0] == context_text(
+        tokens, model.tokenizer, row
+    )
+    assert len(top_contexts(tokens, model.tokenizer, activations, n=5)) == 2
+    with pytest.raises(ParamError, match="row"):
+        row_token(tokens, len(heldout))

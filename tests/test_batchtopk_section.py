@@ -1,5 +1,6 @@
 """The BatchTopK comparison: penalty tuning, θ inference, the SAE family, and the section params."""
 
+import numpy as np
 import pytest
 import torch
 from saerepro.batchtopk_inference import (
@@ -17,14 +18,48 @@ from saerepro.sparsity_control import SparsityController, penalty_name
 
 def test_controller_raises_the_penalty_above_target_and_freezes():
     control = SparsityController("l1", target_l0=10, initial=1.0, freeze_step=3, rate=0.1)
-    control.observe(0, 20.0)  # twice the target: error clipped to +1
-    assert control.value == pytest.approx(torch.e**0.1)
+    control.observe(0, 20.0)  # twice the target: error log 2
+    assert control.value == pytest.approx(2**0.1)
     control.observe(1, 20.0)
     control.observe(2, 0.0)  # smoothed L0 still above target: keeps rising
-    assert control.coefficients()["l1"] > torch.e**0.2
+    assert control.coefficients()["l1"] > 2**0.2
     frozen = control.value
     control.observe(3, 0.0)
     assert control.value == frozen and len(control.history) == 4
+
+
+def test_controller_error_is_clipped_and_the_proportional_term_leaves_at_the_freeze():
+    control = SparsityController(
+        "l0", target_l0=10, initial=1.0, freeze_step=1, rate=0.1, gain=2.0, smoothing=0.0
+    )
+    control.observe(0, 1000.0)  # log ratio 4.6, clipped to 1
+    assert control.value == pytest.approx(torch.e ** (0.1 + 2.0))
+    control.observe(1, 1000.0)  # frozen: only the integral remains
+    assert control.value == pytest.approx(torch.e**0.1)
+    with pytest.raises(ParamError, match="gain"):
+        SparsityController("l0", 10, 1.0, 5, gain=-1.0)
+
+
+@pytest.mark.parametrize("architecture", ["standard", "jumprelu"])
+def test_calibration_starts_training_at_the_target_l0(activation_cache, architecture):
+    from saerepro.sae_init import centre_decoder_bias
+    from saerepro.sparsity_control import L0Calibration
+    from saerepro.train import make_training_sae
+
+    sae = make_training_sae(architecture, 0, d_in=activation_cache.d_model, d_sae=64)
+    batch = activation_cache.read(0, 512)
+    calibrate = L0Calibration(target_l0=8.0)
+    centre_decoder_bias(1, sae, batch)
+    calibrate(1, sae, batch)  # only the first step initialises
+    assert not sae.b_dec.any()
+    untouched = float((sae.encode(batch) != 0).sum(-1).float().mean())
+    centre_decoder_bias(0, sae, batch)
+    assert torch.allclose(sae.b_dec, batch.mean(0), atol=1e-5)
+    calibrate(0, sae, batch)
+    l0 = float((sae.encode(batch) != 0).sum(-1).float().mean())
+    assert abs(l0 - 8.0) < 0.5 and abs(untouched - 8.0) > 4
+    with pytest.raises(ParamError, match="target_l0"):
+        L0Calibration(target_l0=64.0)(0, sae, batch)
 
 
 def test_controller_and_penalty_names_are_checked():
@@ -35,6 +70,30 @@ def test_controller_and_penalty_names_are_checked():
     assert penalty_name("jumprelu") == "l0" and penalty_name("standard") == "l1"
     with pytest.raises(ParamError, match="architecture"):
         penalty_name("topk")
+
+
+def test_centred_decoder_bias_starts_training_at_the_spread_not_the_mean(
+    activation_cache, cached_job, tmp_path
+):
+    from dataclasses import replace
+
+    from saerepro.activations import ActivationStore
+
+    shifted = tmp_path / "shifted"
+    shifted.mkdir()
+    for file in activation_cache.folder.iterdir():  # the same cache, every row moved by +3
+        data = file.read_bytes()
+        (shifted / file.name).write_bytes(data)
+    for name, _ in ActivationStore(shifted).index.shards:
+        rows = np.load(shifted / name)
+        np.save(shifted / name, (rows.astype(np.float32) + 3).astype(np.float16))
+    job = replace(cached_job(activation_cache, tmp_path / "plain"), train_dir=str(shifted))
+    job = replace(job, settings=replace(job.settings, total_samples=600))
+    plain = train_cached_sae(job)
+    centred = train_cached_sae(
+        replace(job, checkpoint=str(tmp_path / "centred"), centre_decoder_bias=True)
+    )
+    assert centred.mse_losses[0] < 0.2 * plain.mse_losses[0]
 
 
 @pytest.mark.parametrize("architecture", ["standard", "jumprelu"])
@@ -118,7 +177,26 @@ def test_section_params_every_tier_and_the_sae_list():
         assert [m.d_sae for m in family if m.seed == params.seed] == list(params.widths)
         assert [m.seed for m in family if m.d_sae == params.fixed_width] == [0, 1]
     paper = batchtopk.load("paper")
-    assert paper.widths == (3072, 6144, 12288, 24576) and paper.train_tokens == 10**9
+    assert paper.fixed_width == 16384 and paper.train_tokens == 10**9
+
+
+def test_paper_tier_gpt2_series_is_the_documented_override(tmp_path):
+    """CU A.3's GPT-2 small layer-8 series: the override params.yaml documents, applied."""
+    import yaml
+    from saerepro.paths import repo_path
+    from saerepro.sections import backbone
+
+    raw = yaml.safe_load(repo_path("params.yaml").read_text())
+    assert "backbone.paper.model=gpt2" in repo_path("params.yaml").read_text()
+    raw["backbone"]["paper"].update(model="gpt2", layer=8)
+    raw["batchtopk"]["paper"].update(widths=[3072, 6144, 12288, 24576], fixed_width=12288)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    gpt2 = backbone.load("paper", str(tmp_path / "params.yaml"))
+    series = batchtopk.load("paper", str(tmp_path / "params.yaml"))
+    assert (gpt2.model, gpt2.layer) == ("gpt2", 8)
+    assert series.widths[-1] == 24576 and len(series.family()) == 5
+    gemma = backbone.load("paper")
+    assert (gemma.model, gemma.layer) == ("google/gemma-2-2b", 12)
 
 
 @pytest.mark.parametrize(
@@ -146,4 +224,5 @@ def test_jobs_put_family_members_in_the_family_folder(tmp_path):
         assert (spec.name in family) == job_.checkpoint.startswith(str(tmp_path / "family"))
         assert (job_.penalty is not None) == (spec.architecture in ("jumprelu", "standard"))
         assert ("k" in job_.sae_cfg) == (job_.penalty is None)
+        assert job_.centre_decoder_bias == params.centre_decoder_bias
     assert pairs[0][0].d_sae == max(params.widths)

@@ -47,6 +47,7 @@ def test_format_value():
     assert format_value(11.0) == "11"
     assert format_value({"learned": 2.7, "ground_truth": 4.88}) == "learned 2.7, ground truth 4.88"
     assert format_value(None) == "–"
+    assert format_value({"auc": float("nan"), "x": float("inf")}) == "auc nan, x inf"
 
 
 def test_table_replaces_only_the_marked_region():

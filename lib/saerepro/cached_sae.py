@@ -20,7 +20,8 @@ from sae_lens.saes.sae import SAE
 
 from saerepro.activations import ActivationStore
 from saerepro.atomic import atomic_directory
-from saerepro.sparsity_control import SparsityController, penalty_name
+from saerepro.sae_init import centre_decoder_bias
+from saerepro.sparsity_control import L0Calibration, SparsityController, penalty_name
 from saerepro.train import TrainSettings, make_training_sae, train_sae
 
 TRAINING_FILE = "training.json"
@@ -29,11 +30,15 @@ TRAINING_FILE = "training.json"
 @dataclass(frozen=True)
 class PenaltyTarget:
     """Tune a penalty-based SAE's sparsity coefficient toward ``target_l0`` while it trains
-    (:class:`saerepro.sparsity_control.SparsityController`), starting from ``initial``."""
+    (:class:`saerepro.sparsity_control.SparsityController`), starting from ``initial``; with
+    ``calibrate`` the gates are first set so training starts at that L0
+    (:class:`saerepro.sparsity_control.L0Calibration`)."""
 
     target_l0: float
     initial: float
     rate: float
+    gain: float = 0.0
+    calibrate: bool = True
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,8 @@ class CachedSAEJob:
 
     ``sae_cfg`` holds the SAELens config fields besides ``d_in`` (which the cache fixes): for
     example ``{"d_sae": 4096, "k": 64}``. ``seed`` fixes the initial weights, ``data_seed`` the
-    batch order.
+    batch order. ``centre_decoder_bias`` starts the decoder bias at the first batch's mean
+    (:mod:`saerepro.sae_init`); a calibrated penalty always does.
     """
 
     train_dir: str
@@ -53,6 +59,7 @@ class CachedSAEJob:
     data_seed: int
     checkpoint: str
     penalty: PenaltyTarget | None = None
+    centre_decoder_bias: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,16 +84,24 @@ def train_cached_sae(job: CachedSAEJob) -> CachedSAERun:
     epochs = math.ceil(tokens / len(store)) + 1  # shards drop their last partial batch
     sae = make_training_sae(job.architecture, job.seed, d_in=store.d_model, **job.sae_cfg)
     batches = store.batches(job.settings.batch_size, seed=job.data_seed, epochs=epochs)
-    controller = None
+    calibrate = job.penalty is not None and job.penalty.calibrate
+    controller, hooks = None, []
+    if job.centre_decoder_bias or calibrate:
+        hooks.append(centre_decoder_bias)
     if job.penalty is not None:
+        if calibrate:
+            hooks.append(L0Calibration(job.penalty.target_l0))
         controller = SparsityController(
             penalty_name(job.architecture),
             job.penalty.target_l0,
             job.penalty.initial,
             freeze_step=job.settings.steps - job.settings.lr_decay_steps,
             rate=job.penalty.rate,
+            gain=job.penalty.gain,
         )
-    result = train_sae(sae, batches, job.settings, progress=False, controller=controller)
+    result = train_sae(
+        sae, batches, job.settings, hooks=hooks, progress=False, controller=controller
+    )
     coefficients = []
     if controller is not None:
         by_step = {step: value for step, _, value in controller.history}

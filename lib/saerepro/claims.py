@@ -124,6 +124,8 @@ def format_value(value: Any) -> str:
         return "–"
     if isinstance(value, bool):
         return str(value).lower()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # nan, inf: a measurement that is undefined, shown as such
     if isinstance(value, float):
         short = f"{value:.3g}"
         # never let rounding pass a near-integer off as one (0.999997 is not 1)

@@ -3,15 +3,27 @@
 JumpReLU (L0 penalty) and ReLU / L1 SAEs set their sparsity through a coefficient, not a k. To
 compare them with TopK-style SAEs at equal L0 ("Canonical Units" §6), the coefficient is adapted
 while the SAE trains: after each step the batch L0 (smoothed) is compared with the target and the
-coefficient is multiplied by ``exp(rate * relative error)``, the error clipped to [-1, 1]. After
-``freeze_step`` the coefficient stays fixed, so the final part of training runs at one tuned
+coefficient follows a proportional-integral rule on the log ratio e = log(L0 / target), clipped
+to [-1, 1]: log coefficient = I + gain * e, where I grows by ``rate * e`` every step. The
+integral finds the coefficient that holds the target; the proportional term damps the
+oscillation that the SAE's lag (the gates move about ``lr`` per step) otherwise causes. After
+``freeze_step`` the coefficient stays at exp(I), so the final part of training runs at one tuned
 penalty and the SAE settles under it. The achieved L0 is measured afterwards, never assumed.
+
+A penalty moves L0 only as fast as the optimiser moves the gate (the JumpReLU threshold, the ReLU
+encoder bias), which Adam limits to about ``lr`` per step. Over the paper's 1B tokens that is no
+constraint; over our few thousand steps it is, so :class:`L0Calibration` first sets the gate of
+every latent from the first batch so the SAE *starts* at the target L0, and the controller then
+holds it there.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+
+import torch
+from sae_lens.saes.sae import TrainingSAE
 
 from saerepro.config import require
 
@@ -27,8 +39,10 @@ class SparsityController:
     initial: float
     freeze_step: int
     rate: float = 0.05
+    gain: float = 0.0
     smoothing: float = 0.9
     value: float = field(init=False)
+    log_integral: float = field(init=False)
     smoothed_l0: float | None = field(init=False, default=None)
     history: list[tuple[int, float, float]] = field(init=False, default_factory=list)
 
@@ -39,8 +53,10 @@ class SparsityController:
         require(self.initial > 0, "initial", "> 0", self.initial)
         require(self.freeze_step >= 0, "freeze_step", "an integer >= 0", self.freeze_step)
         require(self.rate > 0, "rate", "> 0", self.rate)
+        require(self.gain >= 0, "gain", ">= 0", self.gain)
         require(0 <= self.smoothing < 1, "smoothing", "in [0, 1)", self.smoothing)
         self.value = self.initial
+        self.log_integral = math.log(self.initial)
 
     def coefficients(self) -> dict[str, float]:
         """The coefficient for the coming step, as SAELens's trainer passes it to the SAE."""
@@ -53,8 +69,11 @@ class SparsityController:
         else:
             self.smoothed_l0 = self.smoothing * self.smoothed_l0 + (1 - self.smoothing) * batch_l0
         if step < self.freeze_step:
-            error = (self.smoothed_l0 - self.target_l0) / self.target_l0
-            self.value *= math.exp(self.rate * max(-1.0, min(1.0, error)))
+            error = max(-1.0, min(1.0, math.log(max(self.smoothed_l0, 1e-3) / self.target_l0)))
+            self.log_integral += self.rate * error
+            self.value = math.exp(self.log_integral + self.gain * error)
+        else:
+            self.value = math.exp(self.log_integral)
         self.history.append((step, self.smoothed_l0, self.value))
 
 
@@ -67,3 +86,34 @@ def penalty_name(architecture: str) -> str:
         architecture,
     )
     return PENALTY_NAMES[architecture]
+
+
+@dataclass
+class L0Calibration:
+    """Step hook: before the first step, set each latent's gate so it fires on a fraction
+    ``target_l0 / d_sae`` of the batch, i.e. the SAE starts at the target L0.
+
+    The decoder bias must already be centred (:func:`saerepro.sae_init.centre_decoder_bias`, run
+    before this hook): otherwise the first steps, spent learning the mean of the activations,
+    shift every pre-activation and undo the gates. The gate is the JumpReLU threshold, or (ReLU)
+    the encoder bias, shifted so the latent's pre-activation crosses zero at that quantile. Later
+    steps are left to the optimiser.
+    """
+
+    target_l0: float
+
+    def __post_init__(self) -> None:
+        require(self.target_l0 > 0, "target_l0", "> 0", self.target_l0)
+
+    @torch.no_grad()
+    def __call__(self, step: int, sae: TrainingSAE, batch: torch.Tensor) -> None:
+        if step != 0:
+            return
+        d_sae = sae.cfg.d_sae
+        require(self.target_l0 < d_sae, "target_l0", f"< d_sae={d_sae}", self.target_l0)
+        hidden_pre = sae.process_sae_in(batch.to(sae.dtype)) @ sae.W_enc + sae.b_enc
+        gate = torch.quantile(hidden_pre.float(), 1 - self.target_l0 / d_sae, dim=0)
+        if sae.cfg.architecture() == "jumprelu":
+            sae.threshold.data = gate.clamp(min=0).to(sae.threshold.dtype)
+        else:
+            sae.b_enc.data -= gate.to(sae.b_enc.dtype)

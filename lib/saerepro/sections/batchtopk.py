@@ -34,12 +34,16 @@ class PenaltySettings:
 
     jumprelu_initial: float  # initial L0 coefficient of JumpReLU
     standard_initial: float  # initial L1 coefficient of ReLU
-    rate: float  # log-coefficient step per unit of relative L0 error
+    rate: float  # integral gain: log-coefficient step per step and unit of log(L0 / target)
+    gain: float  # proportional gain on log(L0 / target)
+    calibrate: bool  # set the gates from the first batch so training starts at the target L0
     jumprelu_bandwidth: float
+    jumprelu_ste_to_input: bool  # JumpReLU threshold gradient also flows to the input
 
     def __post_init__(self) -> None:
         for name in ("jumprelu_initial", "standard_initial", "rate", "jumprelu_bandwidth"):
             require(getattr(self, name) > 0, f"penalty.{name}", "> 0", getattr(self, name))
+        require(self.gain >= 0, "penalty.gain", ">= 0", self.gain)
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,7 @@ class BatchTopKParams:
     lr: float
     lr_decay_fraction: float
     dead_feature_window: int  # steps without firing before a latent counts as dead (aux loss)
+    centre_decoder_bias: bool  # every SAE's decoder bias starts at the first batch's mean
     penalty: PenaltySettings
     l0_tolerance: float
     eval_tokens: int
@@ -166,16 +171,23 @@ class BatchTopKParams:
         return str(Path(family_root if is_member else other_root) / spec.name)
 
     def job(self, spec: SAESpec, train_dir: str | Path, folder: str) -> CachedSAEJob:
-        sae_cfg: dict[str, float] = {"d_sae": spec.d_sae}
+        sae_cfg: dict[str, float | bool] = {"d_sae": spec.d_sae}
         penalty = None
         if spec.architecture in PENALTY_NAMES:
             initial = {
                 "jumprelu": self.penalty.jumprelu_initial,
                 "standard": self.penalty.standard_initial,
             }[spec.architecture]
-            penalty = PenaltyTarget(float(spec.k), initial, self.penalty.rate)
+            penalty = PenaltyTarget(
+                float(spec.k),
+                initial,
+                self.penalty.rate,
+                gain=self.penalty.gain,
+                calibrate=self.penalty.calibrate,
+            )
             if spec.architecture == "jumprelu":
                 sae_cfg["jumprelu_bandwidth"] = self.penalty.jumprelu_bandwidth
+                sae_cfg["jumprelu_ste_to_input"] = self.penalty.jumprelu_ste_to_input
         else:
             sae_cfg["k"] = spec.k
         return CachedSAEJob(
@@ -187,6 +199,7 @@ class BatchTopKParams:
             data_seed=self.seed,  # every SAE sees the same batches in the same order
             checkpoint=folder,
             penalty=penalty,
+            centre_decoder_bias=self.centre_decoder_bias,
         )
 
     def jobs(
