@@ -15,6 +15,7 @@ import torch
 from sae_lens.saes.sae import SAE, TrainingSAE
 
 from saerepro.atomic import atomic_directory
+from saerepro.cached_sae import load_sae
 from saerepro.config import require
 from saerepro.train import TrainResult, TrainSettings, make_training_sae, train_sae
 
@@ -128,12 +129,7 @@ def save_meta_sae(meta: TrainingSAE, path: str | Path) -> Path:
 
 def load_meta_sae(path: str | Path) -> SAE:
     """A meta-SAE saved by :func:`save_meta_sae`, in eval mode."""
-    path = Path(path)
-    if not (path / "cfg.json").is_file():
-        raise FileNotFoundError(f"no meta-SAE at {str(path)!r} (cfg.json missing)")
-    meta = SAE.load_from_disk(path)
-    meta.eval()
-    return meta
+    return load_sae(path)
 
 
 def matched_to(meta: SAE | TrainingSAE, reference: torch.Tensor) -> torch.Tensor:
