@@ -65,6 +65,7 @@ def test_sweep_params_at_every_tier_scale_n_to_the_width():
     jobs = smoke.jobs("cache", "out")
     assert [j.sae_cfg["k"] for j in jobs] == sorted(smoke.ks, reverse=True)
     assert len({j.checkpoint for j in jobs}) == len(jobs)
+    assert all(j.centre_decoder_bias == smoke.centre_decoder_bias for j in jobs)
 
 
 @pytest.mark.parametrize(

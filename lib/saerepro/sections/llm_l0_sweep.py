@@ -32,6 +32,7 @@ class LLMSweepParams:
     lr: float
     lr_decay_fraction: float
     dead_feature_window: int  # steps without firing before a latent counts as dead (aux loss)
+    centre_decoder_bias: bool  # every SAE's decoder bias starts at the first batch's mean
     seed: int
     paper_ns: tuple[int, ...]  # N of s_n^dec at the paper's width, rescaled to d_sae
     eval_tokens: int
@@ -117,6 +118,7 @@ class LLMSweepParams:
                 seed=self.seed,
                 data_seed=self.seed,
                 checkpoint=str(Path(checkpoint_root) / f"k{k:04d}"),
+                centre_decoder_bias=self.centre_decoder_bias,
             )
             for k in sorted(self.ks, reverse=True)
         ]
