@@ -17,6 +17,7 @@ from sae_lens.saes.sae import SAE, TrainingSAE
 from saerepro.atomic import atomic_directory
 from saerepro.cached_sae import load_sae
 from saerepro.config import require
+from saerepro.metrics import unit_rows
 from saerepro.train import TrainResult, TrainSettings, make_training_sae, train_sae
 
 META_ARCHITECTURE = "fast_batchtopk"
@@ -24,8 +25,7 @@ META_ARCHITECTURE = "fast_batchtopk"
 
 def unit_directions(sae: SAE) -> torch.Tensor:
     """An SAE's decoder rows ``[d_sae, d_in]`` scaled to unit norm, detached, float32."""
-    rows = sae.W_dec.detach().float()
-    return rows / rows.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    return unit_rows(sae.W_dec.detach().float())
 
 
 @dataclass(frozen=True)
@@ -134,9 +134,7 @@ def load_meta_sae(path: str | Path) -> SAE:
 
 def matched_to(meta: SAE | TrainingSAE, reference: torch.Tensor) -> torch.Tensor:
     """Each meta-latent's max decoder cosine to the unit rows ``reference`` (Fig. 6)."""
-    rows = meta.W_dec.detach().float()
-    rows = rows / rows.norm(dim=1, keepdim=True).clamp_min(1e-12)
-    return (rows @ reference.T).max(dim=1).values
+    return (unit_directions(meta) @ reference.T).max(dim=1).values
 
 
 def nearest_rows(meta: SAE | TrainingSAE, reference: torch.Tensor) -> torch.Tensor:

@@ -22,6 +22,7 @@ import torch
 from sae_lens.saes.sae import SAE
 
 from saerepro.config import require
+from saerepro.metrics import unit_rows
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class Decoder:
         return self.weight.shape[0]
 
     def unit_rows(self) -> torch.Tensor:
-        return self.weight / self.weight.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        return unit_rows(self.weight)
 
 
 def _mask(latents: torch.Tensor | Sequence[int] | None, d_sae: int, name: str) -> torch.Tensor:
