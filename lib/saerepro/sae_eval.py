@@ -64,3 +64,15 @@ def decoder_projections(sae: SAE, x: torch.Tensor, ns: Sequence[int]) -> dict[in
     """s_n^dec ("Sparse but Wrong" Eq. 3-4) of the SAE's unit-norm decoder on the batch ``x``."""
     values = nth_decoder_projections(x, sae.W_dec.detach(), sae.b_dec.detach(), ns)
     return dict(zip(ns, values, strict=True))
+
+
+@torch.no_grad()
+def firing_frequencies(sae: SAE, x: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
+    """The fraction of the rows of ``x`` on which each latent fires ([d_sae]; 0 = dead)."""
+    require(len(x) >= 1, "x", "at least 1 held-out row", len(x))
+    require(batch_size >= 1, "batch_size", "at least 1", batch_size)
+    sae.eval()
+    counts = torch.zeros(sae.cfg.d_sae, dtype=torch.float64)
+    for chunk in torch.split(x, batch_size):
+        counts += (sae.encode(chunk) != 0).sum(0).double()
+    return counts / len(x)

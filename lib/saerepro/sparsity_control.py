@@ -27,7 +27,8 @@ from sae_lens.saes.sae import TrainingSAE
 
 from saerepro.config import require
 
-PENALTY_NAMES = {"jumprelu": "l0", "standard": "l1"}  # SAELens coefficient name per architecture
+PENALTY_NAMES = {"jumprelu": "l0", "standard": "l1", "aligned_standard": "l1"}
+"""SAELens coefficient name per penalty-based architecture."""
 
 
 @dataclass
