@@ -108,13 +108,7 @@ class BimodalityParams:
             f">= batch_size={self.batch_size}",
             self.train_tokens,
         )
-        require(self.lr > 0, "lr", "> 0", self.lr)
-        require(
-            0 <= self.lr_decay_fraction < 1,
-            "lr_decay_fraction",
-            "in [0, 1)",
-            self.lr_decay_fraction,
-        )
+        self.settings()  # checks lr and lr_decay_fraction
         for name in ("good_mode_tolerance", "min_correlation", "separation_auc"):
             require(0 < getattr(self, name) <= 1, name, "in (0, 1]", getattr(self, name))
         for name in ("sizeable_dead_fraction", "near_none_dead_fraction"):
@@ -129,6 +123,15 @@ class BimodalityParams:
             "workers",
         ):
             require(getattr(self, name) >= 1, name, "an integer >= 1", getattr(self, name))
+
+    def settings(self) -> TrainSettings:
+        return TrainSettings(
+            self.train_tokens,
+            self.batch_size,
+            lr=self.lr,
+            lr_decay_fraction=self.lr_decay_fraction,
+            dead_feature_window=self.dead_feature_window,
+        )
 
     def specs(self) -> list[TrainedSpec]:
         """Standard and aligned ReLU at every target L0, TopK at every k."""
@@ -153,13 +156,7 @@ class BimodalityParams:
             train_dir=str(train_dir),
             architecture=spec.architecture,
             sae_cfg=sae_cfg,
-            settings=TrainSettings(
-                self.train_tokens,
-                self.batch_size,
-                lr=self.lr,
-                lr_decay_fraction=self.lr_decay_fraction,
-                dead_feature_window=self.dead_feature_window,
-            ),
+            settings=self.settings(),
             seed=spec.seed,
             data_seed=self.seed,  # every SAE sees the same batches in the same order
             checkpoint=str(Path(root) / spec.name),
