@@ -15,7 +15,7 @@ from pathlib import Path
 from saerepro.cached_sae import CachedSAEJob, PenaltyTarget
 from saerepro.config import load_params, require
 from saerepro.sae_family import FamilyMember, member_name
-from saerepro.sparsity_control import PENALTY_NAMES
+from saerepro.sparsity_control import PENALTY_NAMES, penalty_name
 from saerepro.train import TrainSettings
 
 SECTION = "batchtopk"
@@ -44,6 +44,18 @@ class PenaltySettings:
         for name in ("jumprelu_initial", "standard_initial", "rate", "jumprelu_bandwidth"):
             require(getattr(self, name) > 0, f"penalty.{name}", "> 0", getattr(self, name))
         require(self.gain >= 0, "penalty.gain", ">= 0", self.gain)
+
+    def target(self, architecture: str, target_l0: float) -> PenaltyTarget:
+        """Tune ``architecture``'s coefficient toward ``target_l0``, starting from the initial
+        value of its penalty (L0: ``jumprelu_initial``, L1: ``standard_initial``)."""
+        l0_penalty = penalty_name(architecture) == "l0"
+        return PenaltyTarget(
+            target_l0,
+            self.jumprelu_initial if l0_penalty else self.standard_initial,
+            self.rate,
+            gain=self.gain,
+            calibrate=self.calibrate,
+        )
 
 
 @dataclass(frozen=True)
@@ -174,17 +186,7 @@ class BatchTopKParams:
         sae_cfg: dict[str, float | bool] = {"d_sae": spec.d_sae}
         penalty = None
         if spec.architecture in PENALTY_NAMES:
-            initial = {
-                "jumprelu": self.penalty.jumprelu_initial,
-                "standard": self.penalty.standard_initial,
-            }[spec.architecture]
-            penalty = PenaltyTarget(
-                float(spec.k),
-                initial,
-                self.penalty.rate,
-                gain=self.penalty.gain,
-                calibrate=self.penalty.calibrate,
-            )
+            penalty = self.penalty.target(spec.architecture, float(spec.k))
             if spec.architecture == "jumprelu":
                 sae_cfg["jumprelu_bandwidth"] = self.penalty.jumprelu_bandwidth
                 sae_cfg["jumprelu_ste_to_input"] = self.penalty.jumprelu_ste_to_input

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from saerepro.aligned import UNALIGNED  # importing it registers the aligned architectures
-from saerepro.cached_sae import CachedSAEJob, CachedSAERun, PenaltyTarget, train_cached_sae
+from saerepro.cached_sae import CachedSAEJob, CachedSAERun, train_cached_sae
 from saerepro.config import load_params, require
 from saerepro.sections import batchtopk
 from saerepro.sections.toy_l0 import SECTION as TOY_SECTION
@@ -143,13 +143,7 @@ class BimodalityParams:
         penalty = None
         sae_cfg: dict[str, float] = {"d_sae": spec.d_sae}
         if spec.is_relu:
-            penalty = PenaltyTarget(
-                float(spec.sparsity),
-                self.penalty.standard_initial,
-                self.penalty.rate,
-                gain=self.penalty.gain,
-                calibrate=self.penalty.calibrate,
-            )
+            penalty = self.penalty.target(spec.architecture, float(spec.sparsity))
         else:
             sae_cfg["k"] = int(spec.sparsity)
         return CachedSAEJob(
@@ -184,13 +178,10 @@ class BimodalityParams:
     ) -> list[CachedSAEJob | ToySAEJob]:
         """Every SAE to train, the longest first so the workers finish together: the dense
         ReLU SAEs, then the toy SAEs, then TopK by falling k."""
-        specs = sorted(self.specs(), key=lambda s: (not s.is_relu, -s.sparsity))
-        llm = [self.job(s, train_dir, root) for s in specs]
-        return [
-            *llm[: 2 * len(self.relu_l0s)],
-            *self.toy_jobs(toy, root),
-            *llm[2 * len(self.relu_l0s) :],
-        ]
+        by_sparsity = sorted(self.specs(), key=lambda s: -s.sparsity)
+        relu = [self.job(s, train_dir, root) for s in by_sparsity if s.is_relu]
+        topk = [self.job(s, train_dir, root) for s in by_sparsity if not s.is_relu]
+        return [*relu, *self.toy_jobs(toy, root), *topk]
 
 
 def compared_widths(family: batchtopk.BatchTopKParams) -> tuple[int, int]:
