@@ -24,14 +24,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
-from saerepro.atomic import atomic_write_text
-from saerepro.fast_sae import STOCK_EQUIVALENT
-from saerepro.parallel import map_jobs
-from saerepro.paths import repo_path
-from saerepro.sections.backbone import BackboneData, open_stores
-from saerepro.toy import ToyModel, ToyModelConfig
-from saerepro.toy_sae import ToySAEJob, train_toy_sae
-from saerepro.train import TrainSettings, make_training_sae, train_sae
+from saerepro.core.atomic import atomic_write_text
+from saerepro.core.parallel import map_jobs
+from saerepro.core.paths import repo_path
+from saerepro.data.backbone import BackboneData, open_stores
+from saerepro.saes.fast import STOCK_EQUIVALENT
+from saerepro.toy.jobs import ToySAEJob, train_toy_sae
+from saerepro.toy.model import ToyModel, ToyModelConfig
+from saerepro.training.trainer import TrainSettings, make_training_sae, train_sae
 
 
 @dataclass(frozen=True)

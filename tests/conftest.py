@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 from saerepro import metrics
-from saerepro.activations import ActivationStore
-from saerepro.cached_sae import CachedSAEJob
-from saerepro.toy import ToyModel, ToyModelConfig
-from saerepro.train import TrainSettings
+from saerepro.data.activations import ActivationStore
+from saerepro.toy.model import ToyModel, ToyModelConfig
+from saerepro.training.cached_jobs import CachedSAEJob
+from saerepro.training.trainer import TrainSettings
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +38,7 @@ D_MODEL = 16
 
 
 def write_cache(folder, rows: np.ndarray, shard_rows: int = 300):
-    """A cache folder in the layout :mod:`saerepro.activations` writes (no model needed)."""
+    """A cache folder in the layout :mod:`saerepro.data.activations` writes (no model needed)."""
     folder.mkdir(parents=True)
     shards = []
     for i, start in enumerate(range(0, len(rows), shard_rows)):

@@ -4,7 +4,7 @@ import importlib.util
 import json
 import sys
 
-from saerepro.paths import REPO_ROOT
+from saerepro.core.paths import REPO_ROOT
 
 
 def _benchmark_module():

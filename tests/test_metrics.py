@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 from saerepro import metrics
-from saerepro.config import ParamError
+from saerepro.core.checks import ParamError
 
 X = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
 # rows normalise to (1, 0), (0, 1), (1, 1)/sqrt(2)

@@ -1,13 +1,14 @@
-"""Conventions that keep the pipeline honest: stripped notebooks, full DVC deps, valid params."""
+"""Conventions that keep the pipeline honest: stripped notebooks, a generated dvc.yaml whose deps
+are the code each stage runs, params tracked per tier."""
 
-import ast
 import json
 from pathlib import Path
 
 import pytest
 import yaml
-from saerepro.config import TIERS, read_params_file
-from saerepro.paths import REPO_ROOT
+from saerepro import pipeline
+from saerepro.core.params import SECTION_KEYS, TIERS, read_params_file
+from saerepro.core.paths import REPO_ROOT
 
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
 PIPELINE = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text())["stages"]
@@ -15,38 +16,6 @@ PIPELINE = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text())["stages"]
 
 def code_cells(notebook: Path) -> list[dict]:
     return [c for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"]
-
-
-def saerepro_imports(source: str) -> set[str]:
-    """Modules ``saerepro.x`` named by import statements in ``source``."""
-    found = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("saerepro"):
-            found.add(node.module)
-            found.update(f"{node.module}.{a.name}" for a in node.names)
-        elif isinstance(node, ast.Import):
-            found.update(a.name for a in node.names if a.name.startswith("saerepro"))
-    return found
-
-
-def module_file(module: str) -> Path | None:
-    base = REPO_ROOT / "lib" / Path(*module.split("."))
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def library_files_behind(source: str) -> set[str]:
-    """Every library file ``source`` imports, directly or through other library modules."""
-    todo, files = list(saerepro_imports(source)), set()
-    while todo:
-        path = module_file(todo.pop())
-        if path is None or path.name == "__init__.py" or str(path) in files:
-            continue
-        files.add(str(path))
-        todo.extend(saerepro_imports(path.read_text()))
-    return {str(Path(f).relative_to(REPO_ROOT)) for f in files}
 
 
 def test_there_are_notebooks():
@@ -65,26 +34,48 @@ def test_notebook_has_a_smoke_default_parameters_cell(notebook):
     assert 'tier = "smoke"' in "".join(tagged[0]["source"])
 
 
+def test_dvc_yaml_is_what_the_stage_registry_writes():
+    assert pipeline.main(["--check"]) == 0, "run `python -m saerepro.pipeline`"
+
+
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
-def test_dvc_stage_depends_on_every_library_module_the_notebook_uses(notebook):
-    stage = next(s for s in PIPELINE.values() if notebook.name in s["cmd"])
+def test_every_notebook_has_a_stage_that_depends_on_all_the_code_it_runs(notebook):
+    stage = next(s for s in PIPELINE.values() if f"notebooks/{notebook.name}" in s["cmd"])
     source = "\n".join("".join(c["source"]) for c in code_cells(notebook))
-    missing = library_files_behind(source) - set(stage["deps"])
-    assert not missing, f"add to the stage's deps in dvc.yaml: {sorted(missing)}"
+    closure = pipeline.library_files_behind(source)
+    assert closure and closure <= set(stage["deps"])
+
+
+def test_the_import_closure_follows_imports_through_library_modules():
+    files = pipeline.library_files_behind("from saerepro.sections import batchtopk")
+    assert "lib/saerepro/sections/batchtopk.py" in files
+    assert "lib/saerepro/training/trainer.py" in files  # batchtopk -> recipe -> trainer
+    assert "lib/saerepro/core/checks.py" in files
+    assert not any(f.endswith("__init__.py") for f in files)
+
+
+def test_every_section_has_shared_values_and_every_tier():
+    params = read_params_file()
+    assert params["tier"] in TIERS
+    for name, values in params.items():
+        if name == "tier":
+            continue
+        assert set(values) == set(SECTION_KEYS), f"{name} needs exactly {SECTION_KEYS}"
 
 
 def test_stage_params_exist_at_every_tier():
     params = read_params_file()
-    assert params["tier"] in TIERS
     for name, stage in PIPELINE.items():
         for key in stage.get("params", []):
-            if "${tier}" in key:  # a templated key names one tier's value: check every tier's
-                for tier in TIERS:
-                    value = params
-                    for part in key.replace("${tier}", tier).split("."):
-                        assert part in value, f"{name} tracks {key}, missing at tier {tier}"
-                        value = value[part]
-                continue
-            assert key in params, f"{name} tracks unknown param {key}"
-            if isinstance(params[key], dict):
-                assert set(TIERS) <= set(params[key]), f"{key} lacks a tier"
+            for tier in TIERS:
+                value = params
+                for part in key.replace("${tier}", tier).split("."):
+                    assert part in value, f"{name} tracks {key}, missing at tier {tier}"
+                    value = value[part]
+
+
+def test_an_edit_to_one_tier_is_not_tracked_by_another():
+    """A stage tracks `section.shared` and `section.${tier}`, never the whole section."""
+    for stage in PIPELINE.values():
+        for key in stage.get("params", []):
+            assert key == "tier" or key.endswith((".shared", ".${tier}")), key

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import torch
 
-from saerepro.config import require
+from saerepro.core.checks import require
 
 
 def unit_rows(matrix: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:

@@ -2,9 +2,10 @@
 
 BatchTopK, TopK, JumpReLU and ReLU (L1) SAEs trained on the same cached activations and tokens:
 a width series at fixed k and a k series at one width. The penalty-based architectures have
-their coefficient tuned during training toward the same L0 (:mod:`saerepro.sparsity_control`).
+their coefficient tuned during training toward the same L0
+(:mod:`saerepro.training.sparsity_control`).
 The BatchTopK width series plus a second seed is written as the SAE family
-(:mod:`saerepro.sae_family`) that later sections load.
+(:mod:`saerepro.training.family`) that later sections load.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from saerepro.cached_sae import CachedSAEJob, PenaltyTarget
-from saerepro.config import load_params, require
-from saerepro.sae_family import FamilyMember, member_name
-from saerepro.sparsity_control import PENALTY_NAMES, penalty_name
-from saerepro.train import TrainSettings
+from saerepro.core.checks import require
+from saerepro.core.params import load_params
+from saerepro.training.cached_jobs import CachedSAEJob, PenaltyTarget
+from saerepro.training.family import FamilyMember, member_name
+from saerepro.training.recipe import TrainingRecipe
+from saerepro.training.sparsity_control import PENALTY_NAMES, penalty_name
 
 SECTION = "batchtopk"
 LABELS = {
@@ -86,12 +88,7 @@ class BatchTopKParams:
     ks: tuple[int, ...]
     seed: int
     second_seed: int
-    train_tokens: int
-    batch_size: int
-    lr: float
-    lr_decay_fraction: float
-    dead_feature_window: int  # steps without firing before a latent counts as dead (aux loss)
-    centre_decoder_bias: bool  # every SAE's decoder bias starts at the first batch's mean
+    recipe: TrainingRecipe  # params.yaml: recipe, with this section's overrides
     penalty: PenaltySettings
     l0_tolerance: float
     eval_tokens: int
@@ -131,21 +128,8 @@ class BatchTopKParams:
             f"a seed other than {self.seed}",
             self.second_seed,
         )
-        require(
-            self.train_tokens >= self.batch_size,
-            "train_tokens",
-            f">= batch_size={self.batch_size}",
-            self.train_tokens,
-        )
-        require(self.lr > 0, "lr", "> 0", self.lr)
-        require(
-            0 <= self.lr_decay_fraction < 1,
-            "lr_decay_fraction",
-            "in [0, 1)",
-            self.lr_decay_fraction,
-        )
         require(0 < self.l0_tolerance < 1, "l0_tolerance", "in (0, 1)", self.l0_tolerance)
-        for name in ("batch_size", "dead_feature_window", "eval_tokens", "ce_windows", "workers"):
+        for name in ("eval_tokens", "ce_windows", "workers"):
             require(getattr(self, name) >= 1, name, "an integer >= 1", getattr(self, name))
 
     def specs(self) -> list[SAESpec]:
@@ -168,15 +152,6 @@ class BatchTopKParams:
             if s.architecture == FAMILY_ARCHITECTURE and s.k == self.k
         ]
 
-    def settings(self) -> TrainSettings:
-        return TrainSettings(
-            self.train_tokens,
-            self.batch_size,
-            lr=self.lr,
-            lr_decay_fraction=self.lr_decay_fraction,
-            dead_feature_window=self.dead_feature_window,
-        )
-
     def folder(self, spec: SAESpec, family_root: str | Path, other_root: str | Path) -> str:
         """Family members live in the family folder, every other SAE beside it."""
         is_member = any(m.name == spec.name for m in self.family())
@@ -196,12 +171,12 @@ class BatchTopKParams:
             train_dir=str(train_dir),
             architecture=spec.architecture,
             sae_cfg=sae_cfg,
-            settings=self.settings(),
+            settings=self.recipe.settings(),
             seed=spec.seed,
             data_seed=self.seed,  # every SAE sees the same batches in the same order
             checkpoint=folder,
             penalty=penalty,
-            centre_decoder_bias=self.centre_decoder_bias,
+            centre_decoder_bias=self.recipe.centre_decoder_bias,
         )
 
     def jobs(

@@ -18,14 +18,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from saerepro.aligned import UNALIGNED  # importing it registers the aligned architectures
-from saerepro.cached_sae import CachedSAEJob, CachedSAERun, train_cached_sae
-from saerepro.config import load_params, require
+from saerepro.core.checks import require
+from saerepro.core.params import load_params
+from saerepro.saes.aligned import UNALIGNED  # importing it registers the aligned architectures
 from saerepro.sections import batchtopk
 from saerepro.sections.toy_l0 import SECTION as TOY_SECTION
 from saerepro.sections.toy_l0 import ToyL0Params
-from saerepro.toy_sae import ToySAEJob, ToySAERun, checkpoint_path, train_toy_sae
-from saerepro.train import TrainSettings
+from saerepro.toy.jobs import ToySAEJob, ToySAERun, checkpoint_path, train_toy_sae
+from saerepro.training.cached_jobs import CachedSAEJob, CachedSAERun, train_cached_sae
+from saerepro.training.recipe import TrainingRecipe
 
 SECTION = "bimodality"
 LABELS = {
@@ -73,12 +74,7 @@ class BimodalityParams:
     penalty: batchtopk.PenaltySettings  # how the L1 coefficient is tuned (standard_initial)
     topk_ks: tuple[int, ...]
     seed: int
-    train_tokens: int
-    batch_size: int
-    lr: float
-    lr_decay_fraction: float
-    dead_feature_window: int
-    centre_decoder_bias: bool
+    recipe: TrainingRecipe  # params.yaml: recipe, with this section's overrides
     eval_tokens: int
     ce_windows: int
     toy_samples: int  # samples per toy SAE
@@ -102,36 +98,18 @@ class BimodalityParams:
             f"at least three values in 1..{self.width - 1} (below width={self.width})",
             self.topk_ks,
         )
-        require(
-            self.train_tokens >= self.batch_size,
-            "train_tokens",
-            f">= batch_size={self.batch_size}",
-            self.train_tokens,
-        )
-        self.settings()  # checks lr and lr_decay_fraction
         for name in ("good_mode_tolerance", "min_correlation", "separation_auc"):
             require(0 < getattr(self, name) <= 1, name, "in (0, 1]", getattr(self, name))
         for name in ("sizeable_dead_fraction", "near_none_dead_fraction"):
             require(0 <= getattr(self, name) < 1, name, "in [0, 1)", getattr(self, name))
         for name in (
             "width",
-            "batch_size",
-            "dead_feature_window",
             "eval_tokens",
             "ce_windows",
             "toy_samples",
             "workers",
         ):
             require(getattr(self, name) >= 1, name, "an integer >= 1", getattr(self, name))
-
-    def settings(self) -> TrainSettings:
-        return TrainSettings(
-            self.train_tokens,
-            self.batch_size,
-            lr=self.lr,
-            lr_decay_fraction=self.lr_decay_fraction,
-            dead_feature_window=self.dead_feature_window,
-        )
 
     def specs(self) -> list[TrainedSpec]:
         """Standard and aligned ReLU at every target L0, TopK at every k."""
@@ -150,12 +128,12 @@ class BimodalityParams:
             train_dir=str(train_dir),
             architecture=spec.architecture,
             sae_cfg=sae_cfg,
-            settings=self.settings(),
+            settings=self.recipe.settings(),
             seed=spec.seed,
             data_seed=self.seed,  # every SAE sees the same batches in the same order
             checkpoint=str(Path(root) / spec.name),
             penalty=penalty,
-            centre_decoder_bias=self.centre_decoder_bias,
+            centre_decoder_bias=self.recipe.centre_decoder_bias,
         )
 
     def toy_jobs(self, toy: ToyL0Params, root: str | Path) -> list[ToySAEJob]:

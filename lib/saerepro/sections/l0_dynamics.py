@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from saerepro.config import require
-from saerepro.l0_control import AutoL0Finder, L0FinderConfig, LinearL0Schedule
-from saerepro.toy import ToyModelConfig
-from saerepro.toy_sae import ToyEvalJob, ToySAEJob, checkpoint_path
-from saerepro.train import TrainSettings
+from saerepro.core.checks import require
+from saerepro.toy.jobs import ToyEvalJob, ToySAEJob, checkpoint_path
+from saerepro.toy.model import ToyModelConfig
+from saerepro.training.l0_control import AutoL0Finder, L0FinderConfig, LinearL0Schedule
+from saerepro.training.trainer import TrainSettings
 
 SECTION = "l0_dynamics"
 

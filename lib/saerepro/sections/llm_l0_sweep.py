@@ -11,11 +11,12 @@ from typing import Any
 import torch
 from sae_lens.saes.sae import SAE
 
-from saerepro.cached_sae import CachedSAEJob
-from saerepro.config import load_params, require
-from saerepro.probing import ProbeTask, pooled_latents, sparse_probe
-from saerepro.sae_eval import decoder_projections, heldout_metrics
-from saerepro.train import TrainSettings
+from saerepro.core.checks import require
+from saerepro.core.params import load_params
+from saerepro.evals.heldout import decoder_projections, heldout_metrics
+from saerepro.evals.probing import ProbeTask, pooled_latents, sparse_probe
+from saerepro.training.cached_jobs import CachedSAEJob
+from saerepro.training.recipe import TrainingRecipe
 
 SECTION = "llm_l0_sweep"
 PAPER_WIDTH = 32768  # SBW §4: Gemma-2-2b layer 12 SAEs with 32k latents
@@ -27,12 +28,7 @@ class LLMSweepParams:
 
     d_sae: int
     ks: tuple[int, ...]
-    train_tokens: int
-    batch_size: int
-    lr: float
-    lr_decay_fraction: float
-    dead_feature_window: int  # steps without firing before a latent counts as dead (aux loss)
-    centre_decoder_bias: bool  # every SAE's decoder bias starts at the first batch's mean
+    recipe: TrainingRecipe  # params.yaml: recipe, with this section's overrides
     seed: int
     paper_ns: tuple[int, ...]  # N of s_n^dec at the paper's width, rescaled to d_sae
     eval_tokens: int
@@ -43,12 +39,6 @@ class LLMSweepParams:
     workers: int
 
     def __post_init__(self) -> None:
-        require(
-            0 <= self.lr_decay_fraction < 1,
-            "lr_decay_fraction",
-            "in [0, 1)",
-            self.lr_decay_fraction,
-        )
         require(self.d_sae >= 2, "d_sae", "an integer >= 2", self.d_sae)
         require(
             len(self.ks) >= 3
@@ -77,22 +67,13 @@ class LLMSweepParams:
             "a non-empty list of positive integers",
             self.probe_ks,
         )
-        require(
-            self.train_tokens >= self.batch_size,
-            "train_tokens",
-            f">= batch_size={self.batch_size}",
-            self.train_tokens,
-        )
         for name in (
-            "batch_size",
-            "dead_feature_window",
             "eval_tokens",
             "projection_tokens",
             "ce_windows",
             "workers",
         ):
             require(getattr(self, name) >= 1, name, "an integer >= 1", getattr(self, name))
-        require(self.lr > 0, "lr", "> 0", self.lr)
         require(self.flat_tolerance > 0, "flat_tolerance", "> 0", self.flat_tolerance)
 
     @property
@@ -102,13 +83,7 @@ class LLMSweepParams:
 
     def jobs(self, train_dir: str | Path, checkpoint_root: str | Path) -> list[CachedSAEJob]:
         """One BatchTopK SAE per L0 of the grid, widest k first (the slowest start first)."""
-        settings = TrainSettings(
-            self.train_tokens,
-            self.batch_size,
-            lr=self.lr,
-            lr_decay_fraction=self.lr_decay_fraction,
-            dead_feature_window=self.dead_feature_window,
-        )
+        settings = self.recipe.settings()
         return [
             CachedSAEJob(
                 train_dir=str(train_dir),
@@ -118,7 +93,7 @@ class LLMSweepParams:
                 seed=self.seed,
                 data_seed=self.seed,
                 checkpoint=str(Path(checkpoint_root) / f"k{k:04d}"),
-                centre_decoder_bias=self.centre_decoder_bias,
+                centre_decoder_bias=self.recipe.centre_decoder_bias,
             )
             for k in sorted(self.ks, reverse=True)
         ]

@@ -1,9 +1,10 @@
 """Section "Meta-SAEs" (Canonical Units §5, A.8, Table 1, Fig. 6, 23): parameters and jobs.
 
-The meta-SAE decomposes the widest SAE of the family (:mod:`saerepro.sae_family`). Ordinary SAEs
+The meta-SAE decomposes the widest SAE of the family (:mod:`saerepro.training.family`).
+Ordinary SAEs
 of widths near the meta-SAE's, which the family lacks, are trained here with the BatchTopK
 section's settings so that Fig. 6 has a like-for-like comparison. The algorithms are in
-:mod:`saerepro.meta_sae`.
+:mod:`saerepro.evals.meta_sae`.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from saerepro.cached_sae import CachedSAEJob
-from saerepro.config import load_params, require
-from saerepro.meta_sae import MetaSettings
+from saerepro.core.checks import require
+from saerepro.core.params import load_params
+from saerepro.evals.meta_sae import MetaSettings
 from saerepro.sections import batchtopk
+from saerepro.training.cached_jobs import CachedSAEJob
 
 SECTION = "meta_sae"
 PAPER_RATIO = 49152 / 2304  # CU §5: SAE latents per meta-latent

@@ -1,8 +1,8 @@
 """Section "SAE stitching" (Canonical Units §4, A.4, A.5, A.7): parameters and the SAE pairs.
 
-The pairs come from the SAE family (:mod:`saerepro.sae_family`): every adjacent pair of the
+The pairs come from the SAE family (:mod:`saerepro.training.family`): every adjacent pair of the
 doubling-width series, and the two seeds of one width. The algorithms are in
-:mod:`saerepro.stitching`.
+:mod:`saerepro.evals.stitching`.
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 
-from saerepro.config import load_params, require
-from saerepro.sae_family import FamilyMember, SAEFamily
+from saerepro.core.checks import require
+from saerepro.core.params import load_params
+from saerepro.training.family import FamilyMember, SAEFamily
 
 SECTION = "stitching"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from saerepro.config import require
-from saerepro.toy import ToyModelConfig
-from saerepro.toy_sae import ToyEvalJob, ToySAEJob, checkpoint_path
-from saerepro.train import TrainSettings
+from saerepro.core.checks import require
+from saerepro.toy.jobs import ToyEvalJob, ToySAEJob, checkpoint_path
+from saerepro.toy.model import ToyModelConfig
+from saerepro.training.trainer import TrainSettings
 
 SECTION = "toy_l0"
 

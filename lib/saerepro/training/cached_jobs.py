@@ -1,0 +1,142 @@
+"""SAEs trained on a cached LLM activation store: one job per SAE, run in worker processes.
+
+A job names the cache folder, the SAELens architecture and config, how long to train and where
+to save; a penalty-based SAE (JumpReLU, ReLU/L1) may have its coefficient tuned toward an L0.
+The worker streams shuffled batches from the cache (as many epochs as the token budget needs),
+trains with :func:`saerepro.training.trainer.train_sae`, and saves the SAE as SAELens's *inference*
+model (decoder rows folded to unit norm; a BatchTopK SAE becomes a JumpReLU with its learned
+threshold) beside a ``training.json`` with the loss curve. Load it back with :func:`load_sae`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sae_lens.saes.sae import SAE
+
+from saerepro.core.atomic import atomic_directory
+from saerepro.data.activations import ActivationStore
+from saerepro.training.decoder_bias import centre_decoder_bias
+from saerepro.training.sparsity_control import L0Calibration, SparsityController, penalty_name
+from saerepro.training.trainer import TrainSettings, make_training_sae, train_sae
+
+TRAINING_FILE = "training.json"
+
+
+@dataclass(frozen=True)
+class PenaltyTarget:
+    """Tune a penalty-based SAE's sparsity coefficient toward ``target_l0`` while it trains
+    (:class:`saerepro.training.sparsity_control.SparsityController`), starting from
+    ``initial``; with
+    ``calibrate`` the gates are first set so training starts at that L0
+    (:class:`saerepro.training.sparsity_control.L0Calibration`)."""
+
+    target_l0: float
+    initial: float
+    rate: float
+    gain: float = 0.0
+    calibrate: bool = True
+
+
+@dataclass(frozen=True)
+class CachedSAEJob:
+    """One SAE to train on the activation cache at ``train_dir``, saved to ``checkpoint``.
+
+    ``sae_cfg`` holds the SAELens config fields besides ``d_in`` (which the cache fixes): for
+    example ``{"d_sae": 4096, "k": 64}``. ``seed`` fixes the initial weights, ``data_seed`` the
+    batch order. ``centre_decoder_bias`` starts the decoder bias at the first batch's mean
+    (:mod:`saerepro.training.decoder_bias`); a calibrated penalty always does.
+    """
+
+    train_dir: str
+    architecture: str
+    sae_cfg: dict[str, Any]
+    settings: TrainSettings
+    seed: int
+    data_seed: int
+    checkpoint: str
+    penalty: PenaltyTarget | None = None
+    centre_decoder_bias: bool = False
+
+
+@dataclass(frozen=True)
+class CachedSAERun:
+    """What training reported: the loss curve (MSE and batch L0 every ``record_every`` steps)."""
+
+    checkpoint: str
+    loss_steps: list[int] = field(default_factory=list)
+    mse_losses: list[float] = field(default_factory=list)
+    l0s: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    tokens: int = 0
+    epochs: float = 0.0
+    coefficients: list[float] = field(default_factory=list)  # a tuned penalty, at loss_steps
+    final_coefficient: float | None = None
+
+
+def train_cached_sae(job: CachedSAEJob) -> CachedSAERun:
+    """Train one SAE on the cache and save it (inference form plus ``training.json``)."""
+    store = ActivationStore(job.train_dir)
+    tokens = job.settings.steps * job.settings.batch_size
+    epochs = math.ceil(tokens / len(store)) + 1  # shards drop their last partial batch
+    sae = make_training_sae(job.architecture, job.seed, d_in=store.d_model, **job.sae_cfg)
+    batches = store.batches(job.settings.batch_size, seed=job.data_seed, epochs=epochs)
+    calibrate = job.penalty is not None and job.penalty.calibrate
+    controller, hooks = None, []
+    if job.centre_decoder_bias or calibrate:
+        hooks.append(centre_decoder_bias)
+    if job.penalty is not None:
+        if calibrate:
+            hooks.append(L0Calibration(job.penalty.target_l0))
+        controller = SparsityController(
+            penalty_name(job.architecture),
+            job.penalty.target_l0,
+            job.penalty.initial,
+            freeze_step=job.settings.steps - job.settings.lr_decay_steps,
+            rate=job.penalty.rate,
+            gain=job.penalty.gain,
+        )
+    result = train_sae(
+        sae, batches, job.settings, hooks=hooks, progress=False, controller=controller
+    )
+    coefficients = []
+    if controller is not None:
+        by_step = {step: value for step, _, value in controller.history}
+        coefficients = [by_step[step] for step in result.loss_steps]
+    run = CachedSAERun(
+        checkpoint=job.checkpoint,
+        loss_steps=result.loss_steps,
+        mse_losses=result.mse_losses,
+        l0s=result.l0s,
+        seconds=result.seconds,
+        tokens=tokens,
+        epochs=tokens / len(store),
+        coefficients=coefficients,
+        final_coefficient=None if controller is None else controller.value,
+    )
+    with atomic_directory(job.checkpoint) as tmp:
+        sae.save_inference_model(tmp)
+        (tmp / TRAINING_FILE).write_text(json.dumps(asdict(run)) + "\n")
+    return run
+
+
+def load_sae(checkpoint: str | Path) -> SAE:
+    """An SAE saved by :func:`train_cached_sae`, in eval mode."""
+    path = Path(checkpoint)
+    if not (path / "cfg.json").is_file():
+        raise FileNotFoundError(f"no SAE checkpoint at {str(path)!r} (cfg.json missing)")
+    sae = SAE.load_from_disk(path)
+    sae.eval()
+    return sae
+
+
+def load_run(checkpoint: str | Path) -> CachedSAERun:
+    """The training record saved beside an SAE by :func:`train_cached_sae`."""
+    file = Path(checkpoint) / TRAINING_FILE
+    if not file.is_file():
+        raise FileNotFoundError(f"no training record at {str(file)!r}")
+    return CachedSAERun(**json.loads(file.read_text()))
