@@ -44,7 +44,9 @@ class Plot:
     template: str = "linear"
 
     def entry(self) -> dict[str, Any]:
-        return {self.title: {"template": self.template, "x": self.x, "y": {self.file: list(self.y)}}}
+        return {
+            self.title: {"template": self.template, "x": self.x, "y": {self.file: list(self.y)}}
+        }
 
 
 @dataclass(frozen=True)
@@ -96,18 +98,20 @@ def notebook_stage(
     folders: dict[str, str] | None = None,
     plots: Iterable[Plot] = (),
 ) -> Stage:
-    """A section notebook run by papermill into ``results/<name>/`` at ``${tier}``; ``folders``
-    are the papermill parameters that name data folders (``data_dir``, ``family_dir``, ...)."""
+    """A section notebook run by papermill into ``results/<name>/`` at ``${tier}``, then tidied
+    (:mod:`saerepro.reporting.executed_notebook`); ``folders`` are the papermill parameters that
+    name data folders (``data_dir``, ``family_dir``, ...)."""
     out_dir = f"results/{name}"
-    args = [f"-p tier ${{tier}}", f"-p results_dir {out_dir}"]
+    args = ["-p tier ${tier}", f"-p results_dir {out_dir}"]
     args += [f"-p {param} {path}" for param, path in (folders or {}).items()]
     executed = f"{out_dir}/{Path(notebook).name}"
     cmd = (
         f"mkdir -p {out_dir} && papermill {notebook} {executed} --no-progress-bar "
         + " ".join(args)
+        + f" && python -m saerepro.reporting.executed_notebook {executed}"
     )
     plots = tuple(plots)
-    files = [executed, f"{out_dir}/figures", *results]
+    files = [executed, f"{out_dir}/figures", f"{out_dir}/details.json", *results]
     files += sorted({p.file for p in plots} - set(files))
     return Stage(
         name,
@@ -380,7 +384,11 @@ def stages() -> list[Stage]:
             "report",
             "python -m saerepro.reporting.report",
             "saerepro.reporting.report",
-            deps=("results/backbone/metrics.json", *(claims(n) for n in SECTION_NAMES)),
+            deps=(
+                "results/backbone/metrics.json",
+                "results/backbone/run.json",
+                *(claims(n) for n in SECTION_NAMES),
+            ),
             results=("results/REPORT.md",),
         ),
     ]

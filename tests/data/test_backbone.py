@@ -17,6 +17,8 @@ from saerepro.data.corpus import read_documents
 from saerepro.data.probing_tasks import read_task
 from saerepro.evals.splice import splice_evaluation
 
+pytestmark = pytest.mark.integration  # needs the real offline model
+
 SMOKE_DATA = "build/smoke/data/backbone"  # the folder notebook 00 uses at the smoke tier
 
 

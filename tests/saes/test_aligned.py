@@ -5,8 +5,8 @@ import torch
 from sae_lens import StandardSAE, TopKSAE
 from saerepro.evals.bimodality import alignment_scores
 from saerepro.saes.aligned import UNALIGNED, aligned_encoder
+from saerepro.saes.checkpoints import load_sae
 from saerepro.toy.model import ToyModel, ToyModelConfig
-from saerepro.training.cached_jobs import load_sae
 from saerepro.training.trainer import (
     TrainSettings,
     load_training_sae,

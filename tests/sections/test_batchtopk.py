@@ -10,8 +10,9 @@ from saerepro.evals.inference_threshold import (
     compare_inference,
     pre_activations,
 )
+from saerepro.saes.checkpoints import load_sae
 from saerepro.sections import batchtopk
-from saerepro.training.cached_jobs import load_run, load_sae, train_cached_sae
+from saerepro.training.cached_jobs import load_run, train_cached_sae
 from saerepro.training.family import FamilyMember, load_family, member_name, write_family_index
 from saerepro.training.sparsity_control import SparsityController, penalty_name
 

@@ -6,10 +6,11 @@ from saerepro import metrics
 from saerepro.core.checks import ParamError
 from saerepro.core.parallel import map_jobs
 from saerepro.evals.heldout import decoder_projections, heldout_metrics
+from saerepro.saes.checkpoints import load_sae
 from saerepro.saes.inference import encode_decode
 from saerepro.sections import llm_l0_sweep
+from saerepro.training.cached_jobs import load_run, train_cached_sae
 from saerepro.training.recipe import TrainingRecipe
-from saerepro.training.cached_jobs import load_run, load_sae, train_cached_sae
 
 
 def test_cached_sae_trains_saves_and_is_the_same_in_any_worker(

@@ -21,7 +21,10 @@ def require(condition: bool, param: str, allowed: str, value: Any) -> None:
 
 
 def bounded(
-    *, ge: float | None = None, gt: float | None = None, le: float | None = None,
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
     lt: float | None = None,
 ) -> Any:
     """A dataclass field whose numeric value (or each list item) must be finite and lie within

@@ -14,10 +14,9 @@ from pathlib import Path
 import torch
 from sae_lens.saes.sae import SAE, TrainingSAE
 
-from saerepro.core.atomic import atomic_directory
 from saerepro.core.checks import require
 from saerepro.metrics import unit_rows
-from saerepro.training.cached_jobs import load_sae
+from saerepro.saes.checkpoints import load_sae, save_inference_sae
 from saerepro.training.trainer import TrainResult, TrainSettings, make_training_sae, train_sae
 
 META_ARCHITECTURE = "fast_batchtopk"
@@ -122,9 +121,7 @@ def variance_explained(meta: SAE | TrainingSAE, directions: torch.Tensor) -> flo
 
 def save_meta_sae(meta: TrainingSAE, path: str | Path) -> Path:
     """Save a trained meta-SAE in SAELens's inference form (per-sample threshold), atomically."""
-    with atomic_directory(path) as tmp:
-        meta.save_inference_model(tmp)
-    return Path(path)
+    return save_inference_sae(meta, path)
 
 
 def load_meta_sae(path: str | Path) -> SAE:

@@ -84,8 +84,13 @@ def backbone_summary(metrics: dict) -> list[str]:
 
 
 def read_backbone_metrics(results_root: str | Path = "results") -> dict | None:
-    file = repo_path(results_root) / "backbone" / "metrics.json"
-    return json.loads(file.read_text()) if file.is_file() else None
+    """The backbone's metrics, with the speeds its run record holds (``run.json``)."""
+    folder = repo_path(results_root) / "backbone"
+    if not (folder / "metrics.json").is_file():
+        return None
+    metrics = json.loads((folder / "metrics.json").read_text())
+    run = folder / "run.json"
+    return {**metrics, **(json.loads(run.read_text()) if run.is_file() else {})}
 
 
 def report_markdown(claims_by_section: dict[str, list[Claim]], backbone: dict | None = None) -> str:

@@ -15,18 +15,16 @@ from pathlib import Path
 
 from saerepro.core.checks import require
 from saerepro.core.params import load_params
+from saerepro.saes.architectures import LABELS as ARCHITECTURE_LABELS
+from saerepro.saes.checkpoints import sae_name
 from saerepro.training.cached_jobs import CachedSAEJob, PenaltyTarget
 from saerepro.training.family import FamilyMember, member_name
 from saerepro.training.recipe import TrainingRecipe
 from saerepro.training.sparsity_control import PENALTY_NAMES, penalty_name
 
 SECTION = "batchtopk"
-LABELS = {
-    "fast_batchtopk": "BatchTopK",
-    "fast_topk": "TopK",
-    "jumprelu": "JumpReLU",
-    "standard": "ReLU (L1)",
-}
+COMPARED = ("fast_batchtopk", "fast_topk", "jumprelu", "standard")
+LABELS = {a: ARCHITECTURE_LABELS[a] for a in COMPARED}  # in the order of the figures' colours
 FAMILY_ARCHITECTURE = "fast_batchtopk"
 
 
@@ -74,7 +72,7 @@ class SAESpec:
         if self.architecture == FAMILY_ARCHITECTURE:
             return member_name(self.d_sae, self.k, self.seed)
         short = LABELS[self.architecture].split()[0].lower()
-        return f"{short}_w{self.d_sae}_k{self.k}_s{self.seed}"
+        return sae_name(short, self.d_sae, self.seed, k=self.k)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ from pathlib import Path
 from saerepro.core.checks import require
 from saerepro.core.params import load_params
 from saerepro.saes.aligned import UNALIGNED  # importing it registers the aligned architectures
+from saerepro.saes.architectures import LABELS as ARCHITECTURE_LABELS
+from saerepro.saes.checkpoints import sae_name
 from saerepro.sections import batchtopk
 from saerepro.sections.toy_l0 import SECTION as TOY_SECTION
 from saerepro.sections.toy_l0 import ToyL0Params
@@ -29,14 +31,9 @@ from saerepro.training.cached_jobs import CachedSAEJob, CachedSAERun, train_cach
 from saerepro.training.recipe import TrainingRecipe
 
 SECTION = "bimodality"
-LABELS = {
-    "standard": "ReLU (L1)",
-    "aligned_standard": "aligned ReLU",
-    "fast_topk": "TopK",
-    "aligned_topk": "aligned TopK",
-}
 RELU = ("standard", "aligned_standard")
 TOPK = ("fast_topk", "aligned_topk")
+LABELS = {a: ARCHITECTURE_LABELS[a] for a in (*RELU, *TOPK)}  # in the order of the colours
 
 
 @dataclass(frozen=True)
@@ -61,8 +58,8 @@ class TrainedSpec:
     def name(self) -> str:
         kind = "aligned_" if self.is_aligned else ""
         if self.is_relu:
-            return f"{kind}relu_w{self.d_sae}_l0{int(self.sparsity)}_s{self.seed}"
-        return f"{kind}topk_w{self.d_sae}_k{int(self.sparsity)}_s{self.seed}"
+            return sae_name(f"{kind}relu", self.d_sae, self.seed, l0=int(self.sparsity))
+        return sae_name(f"{kind}topk", self.d_sae, self.seed, k=int(self.sparsity))
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,13 @@ from sae_lens import BatchTopKTrainingSAE, BatchTopKTrainingSAEConfig
 from sae_lens.saes.sae import TrainingSAE
 
 from saerepro import metrics
+from saerepro.saes.checkpoints import load_training_sae, save_training_sae
 from saerepro.saes.inference import encode_decode
 from saerepro.toy.model import ToyModel, ToyModelConfig, ToySample
 from saerepro.training.trainer import (
     StepHook,
     TrainSettings,
-    load_training_sae,
     make_training_sae,
-    save_training_sae,
     train_sae,
 )
 

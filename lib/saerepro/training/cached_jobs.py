@@ -5,7 +5,8 @@ to save; a penalty-based SAE (JumpReLU, ReLU/L1) may have its coefficient tuned 
 The worker streams shuffled batches from the cache (as many epochs as the token budget needs),
 trains with :func:`saerepro.training.trainer.train_sae`, and saves the SAE as SAELens's *inference*
 model (decoder rows folded to unit norm; a BatchTopK SAE becomes a JumpReLU with its learned
-threshold) beside a ``training.json`` with the loss curve. Load it back with :func:`load_sae`.
+threshold) beside a ``training.json`` with the loss curve. Load it back with
+:func:`saerepro.saes.checkpoints.load_sae`.
 """
 
 from __future__ import annotations
@@ -16,10 +17,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sae_lens.saes.sae import SAE
-
-from saerepro.core.atomic import atomic_directory
 from saerepro.data.activations import ActivationStore
+from saerepro.saes.checkpoints import save_inference_sae
 from saerepro.training.decoder_bias import centre_decoder_bias
 from saerepro.training.sparsity_control import L0Calibration, SparsityController, penalty_name
 from saerepro.training.trainer import TrainSettings, make_training_sae, train_sae
@@ -118,20 +117,8 @@ def train_cached_sae(job: CachedSAEJob) -> CachedSAERun:
         coefficients=coefficients,
         final_coefficient=None if controller is None else controller.value,
     )
-    with atomic_directory(job.checkpoint) as tmp:
-        sae.save_inference_model(tmp)
-        (tmp / TRAINING_FILE).write_text(json.dumps(asdict(run)) + "\n")
+    save_inference_sae(sae, job.checkpoint, {TRAINING_FILE: json.dumps(asdict(run)) + "\n"})
     return run
-
-
-def load_sae(checkpoint: str | Path) -> SAE:
-    """An SAE saved by :func:`train_cached_sae`, in eval mode."""
-    path = Path(checkpoint)
-    if not (path / "cfg.json").is_file():
-        raise FileNotFoundError(f"no SAE checkpoint at {str(path)!r} (cfg.json missing)")
-    sae = SAE.load_from_disk(path)
-    sae.eval()
-    return sae
 
 
 def load_run(checkpoint: str | Path) -> CachedSAERun:

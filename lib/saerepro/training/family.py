@@ -19,7 +19,7 @@ from sae_lens.saes.sae import SAE
 from saerepro.core.atomic import atomic_write_json
 from saerepro.core.checks import require
 from saerepro.core.paths import repo_path
-from saerepro.training.cached_jobs import load_sae
+from saerepro.saes.checkpoints import load_sae, sae_name
 
 INDEX_FILE = "family.json"
 
@@ -36,7 +36,8 @@ class FamilyMember:
 
 
 def member_name(d_sae: int, k: int, seed: int) -> str:
-    return f"batchtopk_w{d_sae}_k{k}_s{seed}"
+    """A family member's name: the one naming scheme of LLM SAEs."""
+    return sae_name("batchtopk", d_sae, seed, k=k)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,11 @@ class TrainingRecipe:
             self.train_tokens,
         )
 
+    def summary(self) -> str:
+        """One line for a notebook's setup table."""
+        text = f"{self.train_tokens:,} tokens, batch {self.batch_size}, lr {self.lr:g}"
+        return text + (", b_dec starts at the data mean" if self.centre_decoder_bias else "")
+
     def settings(self) -> TrainSettings:
         """The trainer settings this recipe stands for."""
         return TrainSettings(

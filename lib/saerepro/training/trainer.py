@@ -12,7 +12,6 @@ import functools
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 import torch
@@ -22,7 +21,6 @@ from sae_lens.registry import SAE_TRAINING_CLASS_REGISTRY
 from sae_lens.saes.sae import TrainingSAE, TrainStepOutput
 from sae_lens.training import sae_trainer as sae_trainer_module
 
-from saerepro.core.atomic import atomic_directory
 from saerepro.core.checks import require
 from saerepro.saes import fast as fast_sae  # noqa: F401  (importing it registers the fast architectures)
 
@@ -204,19 +202,3 @@ def train_sae(
         trainer.fit()
     result.seconds = time.perf_counter() - start
     return result
-
-
-def save_training_sae(sae: TrainingSAE, path: str | Path) -> Path:
-    """Save a training SAE (weights + config) atomically; load it with :func:`load_training_sae`."""
-    path = Path(path)
-    with atomic_directory(path) as tmp:
-        sae.save_model(tmp)
-    return path
-
-
-def load_training_sae(path: str | Path) -> TrainingSAE:
-    """Load a training SAE saved by :func:`save_training_sae`."""
-    path = Path(path)
-    if not (path / "cfg.json").is_file():
-        raise FileNotFoundError(f"no SAE checkpoint at {str(path)!r} (cfg.json missing)")
-    return TrainingSAE.load_from_disk(path)

@@ -1,0 +1,113 @@
+"""Tidy an executed notebook for the repository: a reader sees results, not the run's noise.
+
+Each notebook stage runs this on papermill's output. It keeps every result and every figure and
+changes three things: a text progress bar is reduced to its final state (one line per bar
+instead of one output per update), the ``IProgress not found`` warning that tqdm prints where
+ipywidgets is absent is dropped, and absolute paths of the machine the notebook ran on (the
+repository root) are made relative.
+
+``python -m saerepro.reporting.executed_notebook NOTEBOOK [--root DIR]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from saerepro.core.atomic import atomic_write_text
+from saerepro.core.paths import REPO_ROOT, repo_path
+
+PROGRESS = re.compile(r"^\r(?P<desc>[^\r\n]*?):\s+\d+%\|")
+IPROGRESS = "TqdmWarning: IProgress not found"
+
+
+def is_progress(output: dict[str, Any]) -> bool:
+    return output.get("output_type") == "stream" and bool(PROGRESS.match(_text(output)))
+
+
+def _text(output: dict[str, Any]) -> str:
+    text = output.get("text", "")
+    return "".join(text) if isinstance(text, list) else text
+
+
+def without_iprogress_warning(text: str) -> str:
+    """``text`` less tqdm's ipywidgets warning and the source line it quotes."""
+    lines = text.splitlines(keepends=True)
+    kept, skip_next = [], False
+    for line in lines:
+        if IPROGRESS in line:
+            skip_next = True
+            continue
+        if skip_next and line.startswith("  "):
+            skip_next = False
+            continue
+        skip_next = False
+        kept.append(line)
+    return "".join(kept)
+
+
+def tidy_outputs(outputs: list[dict[str, Any]], root: str) -> list[dict[str, Any]]:
+    """``outputs`` of one cell with each progress bar at its final state, the ipywidgets warning
+    dropped and ``root/`` removed from every path."""
+    kept: list[dict[str, Any]] = []
+    last_bar: dict[str, int] = {}  # a bar's description -> its output's index in ``kept``
+    for output in outputs:
+        if output.get("output_type") == "stream":
+            text = _text(output)
+            if IPROGRESS in text:
+                text = without_iprogress_warning(text)
+                if not text:
+                    continue
+                output = {**output, "text": text}
+            if text.strip() == "" and output.get("name") == "stderr":
+                continue  # the newline tqdm prints when a bar closes
+            match = PROGRESS.match(text)
+            if match:
+                line = {**output, "text": text.lstrip("\r").rstrip() + "\n"}
+                desc = match.group("desc")
+                if desc in last_bar:
+                    kept[last_bar[desc]] = line
+                else:
+                    last_bar[desc] = len(kept)
+                    kept.append(line)
+                continue
+        kept.append(_relative(output, root))
+    return kept
+
+
+def _relative(value: Any, root: str) -> Any:
+    """``value`` (a notebook output, any nesting) with ``root/`` removed from its strings."""
+    if isinstance(value, str):
+        return value.replace(root.rstrip("/") + "/", "")
+    if isinstance(value, list):
+        return [_relative(v, root) for v in value]
+    if isinstance(value, dict):
+        return {k: _relative(v, root) for k, v in value.items()}
+    return value
+
+
+def tidy(notebook: str | Path, root: str | Path = REPO_ROOT) -> Path:
+    """Rewrite ``notebook`` in place (atomically), tidied; returns its path."""
+    path = repo_path(notebook)
+    content = nbformat.reads(path.read_text(), as_version=nbformat.NO_CONVERT)
+    for cell in content.cells:
+        if cell.get("cell_type") == "code":
+            outputs = tidy_outputs([dict(o) for o in cell.get("outputs", [])], str(root))
+            cell["outputs"] = [nbformat.from_dict(o) for o in outputs]
+    return atomic_write_text(path, nbformat.writes(content))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebook")
+    parser.add_argument("--root", default=str(REPO_ROOT), help="the path prefix to remove")
+    args = parser.parse_args(argv)
+    tidy(args.notebook, args.root)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+import nbformat
+from saerepro.reporting.executed_notebook import tidy, tidy_outputs
+
+
+def stream(text, name="stderr"):
+    return {"output_type": "stream", "name": name, "text": text}
+
+
+def test_a_progress_bar_keeps_only_its_final_state():
+    outputs = [
+        stream("\rtraining:   0%|          | 0/2 [00:00<?, ?it/s]"),
+        stream("\revaluating:   0%|          | 0/3 [00:00<?, ?it/s]"),
+        stream("\rtraining:  50%|█████     | 1/2 [00:01<00:01, 1.0s/it]"),
+        stream("\rtraining: 100%|██████████| 2/2 [00:02<00:00, 1.0s/it]"),
+        stream("\n"),
+        stream("2 SAEs trained\n", "stdout"),
+    ]
+    got = tidy_outputs(outputs, "/root/repo")
+    assert [o["text"] for o in got] == [
+        "training: 100%|██████████| 2/2 [00:02<00:00, 1.0s/it]\n",
+        "evaluating:   0%|          | 0/3 [00:00<?, ?it/s]\n",
+        "2 SAEs trained\n",
+    ]
+
+
+def test_the_ipywidgets_warning_goes_and_paths_become_relative():
+    warning = (
+        "/root/repo/.venv/lib/python3.11/site-packages/tqdm/auto.py:21: TqdmWarning: "
+        "IProgress not found. Please update jupyter and ipywidgets.\n"
+        "  from .autonotebook import tqdm as notebook_tqdm\n"
+    )
+    other = "/root/repo/lib/saerepro/evals/probing.py:19: UserWarning: not writable\n"
+    got = tidy_outputs([stream(warning), stream(other)], "/root/repo")
+    assert [o["text"] for o in got] == [
+        "lib/saerepro/evals/probing.py:19: UserWarning: not writable\n"
+    ]
+
+
+def test_tidy_rewrites_a_notebook_and_keeps_its_results(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print(1)")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text="\rrun: 100%|██████████| 1/1\n"),
+        nbformat.v4.new_output("execute_result", data={"text/plain": "42"}, execution_count=1),
+    ]
+    nb.cells.append(cell)
+    path = tmp_path / "nb.ipynb"
+    path.write_text(nbformat.writes(nb))
+    tidy(path, tmp_path)
+    again = nbformat.read(path, as_version=4)
+    assert [o["output_type"] for o in again.cells[0].outputs] == ["stream", "execute_result"]
+    assert again.cells[0].outputs[1]["data"]["text/plain"] == "42"
