@@ -55,6 +55,7 @@ def split_metrics(
 
 def provenance() -> dict[str, Any]:
     """The commit the code ran at (and whether the tree was dirty) and the package versions."""
+
     def git(*args: str) -> str | None:
         try:
             done = subprocess.run(
