@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup repro test lab lint format
+.PHONY: setup repro test lab lint format pipeline plots
 
 setup: $(VENV)/.installed
 
@@ -31,3 +31,16 @@ lint: setup
 format: setup
 	$(BIN)/ruff check --fix lib tests notebooks benchmarks
 	$(BIN)/ruff format lib tests notebooks benchmarks
+
+## dvc.yaml from the stage registry (lib/saerepro/pipeline.py)
+pipeline: setup
+	$(BIN)/python -m saerepro.pipeline
+
+## the headline figures as one offline HTML page (build/plots/index.html)
+VEGA := build/vega
+plots: setup
+	mkdir -p $(VEGA) build/plots
+	cd $(VEGA) && for p in vega@5.20.2 vega-lite@5.2.0 vega-embed@6.18.2; do \
+	  [ -f "$$(echo $$p | tr @ -).tgz" ] || npm pack --silent $$p; done
+	$(BIN)/python -m saerepro.reporting.plots_page $(VEGA) build/plots/template.html
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc plots show --html-template build/plots/template.html -o build/plots

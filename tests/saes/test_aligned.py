@@ -5,13 +5,11 @@ import torch
 from sae_lens import StandardSAE, TopKSAE
 from saerepro.evals.bimodality import alignment_scores
 from saerepro.saes.aligned import UNALIGNED, aligned_encoder
-from saerepro.saes.checkpoints import load_sae
+from saerepro.saes.checkpoints import load_sae, load_training_sae, save_training_sae
 from saerepro.toy.model import ToyModel, ToyModelConfig
 from saerepro.training.trainer import (
     TrainSettings,
-    load_training_sae,
     make_training_sae,
-    save_training_sae,
     train_sae,
 )
 

@@ -4,6 +4,7 @@ import pytest
 import torch
 from sae_lens import JumpReLUSAE, TopKSAE
 from sae_lens.saes.sae import SAE, TrainStepInput
+from saerepro.saes.checkpoints import load_training_sae, save_training_sae
 from saerepro.saes.fast import (
     STOCK_EQUIVALENT,
     FastBatchTopKTrainingSAE,
@@ -13,9 +14,7 @@ from saerepro.saes.sparse_codes import SAMPLE_SIZE, batch_top, decode_from, row_
 from saerepro.training.l0_control import set_k
 from saerepro.training.trainer import (
     TrainSettings,
-    load_training_sae,
     make_training_sae,
-    save_training_sae,
     train_sae,
 )
 

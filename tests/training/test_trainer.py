@@ -2,13 +2,12 @@ import pytest
 import torch
 from saerepro.core.checks import ParamError
 from saerepro.core.parallel import map_jobs
+from saerepro.saes.checkpoints import load_training_sae, save_training_sae
 from saerepro.toy.jobs import ToySAEJob, ground_truth_sae, train_toy_sae
 from saerepro.toy.model import ToyModelConfig
 from saerepro.training.trainer import (
     TrainSettings,
-    load_training_sae,
     make_training_sae,
-    save_training_sae,
     train_sae,
 )
 
