@@ -79,3 +79,15 @@ def test_an_edit_to_one_tier_is_not_tracked_by_another():
     for stage in PIPELINE.values():
         for key in stage.get("params", []):
             assert key == "tier" or key.endswith((".shared", ".${tier}")), key
+
+
+def test_the_readme_layout_names_every_library_module():
+    readme = (REPO_ROOT / "README.md").read_text()
+    layout = readme[readme.index("## Layout") :]
+    modules = sorted((REPO_ROOT / "lib" / "saerepro").rglob("*.py"))
+    missing = [
+        str(m.relative_to(REPO_ROOT))
+        for m in modules
+        if m.name != "__init__.py" and m.stem not in layout
+    ]
+    assert not missing, f"add to the README's layout: {missing}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from saerepro.core.checks import require
@@ -18,27 +18,25 @@ SECTION = "l0_dynamics"
 class L0DynamicsParams:
     """``params.yaml: l0_dynamics.<tier>``."""
 
-    model: ToyModelConfig = field(default_factory=ToyModelConfig)
-    second_model: ToyModelConfig = field(
-        default_factory=lambda: ToyModelConfig(n_features=30, firing_prob_span=0.31, seed=1)
-    )
-    batch_size: int = 1024
-    lr: float = 3e-4
-    transition_starts: tuple[float, ...] = (20.0, 2.0)
-    transition_end: float = 11.0
-    transition_steps: int = 25_000
-    hold_steps: int = 5_000
-    transition_seed: int = 0
-    finder: L0FinderConfig = field(default_factory=lambda: L0FinderConfig(warmup_steps=1000))
-    finder_steps: int = 30_000
-    finder_seeds: tuple[int, ...] = (0, 1, 2)
-    second_model_seeds: tuple[int, ...] = (0,)
-    settle_fraction: float = 0.2
-    tolerance: float = 1.5
-    recovery_threshold: float = 0.95
-    eval_samples: int = 100_000
-    eval_seed: int = 12345
-    workers: int = 2
+    model: ToyModelConfig
+    second_model: ToyModelConfig
+    batch_size: int
+    lr: float
+    transition_starts: tuple[float, ...]
+    transition_end: float
+    transition_steps: int
+    hold_steps: int
+    transition_seed: int
+    finder: L0FinderConfig
+    finder_steps: int
+    finder_seeds: tuple[int, ...]
+    second_model_seeds: tuple[int, ...]
+    settle_fraction: float
+    tolerance: float
+    recovery_threshold: float
+    eval_samples: int
+    eval_seed: int
+    workers: int
 
     def __post_init__(self) -> None:
         for name in ("model", "second_model"):

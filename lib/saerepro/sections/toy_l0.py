@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from saerepro.core.checks import require
@@ -17,21 +17,21 @@ SECTION = "toy_l0"
 class ToyL0Params:
     """``params.yaml: toy_l0.<tier>``."""
 
-    model: ToyModelConfig = field(default_factory=ToyModelConfig)
-    d_sae: int = 50
-    batch_size: int = 1024
-    lr: float = 3e-4
-    headline_ks: tuple[int, ...] = (5, 11, 18)
-    headline_samples: int = 15_000_000
-    headline_seeds: tuple[int, ...] = (0, 1)
-    sweep_ks: tuple[int, ...] = tuple(range(1, 26))
-    sweep_samples: int = 15_000_000
-    sweep_seed: int = 0
-    eval_samples: int = 100_000
-    eval_seed: int = 12345
-    projection_ns: tuple[int, ...] = (12, 18, 20, 22)
-    recovery_threshold: float = 0.95
-    workers: int = 2
+    model: ToyModelConfig
+    d_sae: int
+    batch_size: int
+    lr: float
+    headline_ks: tuple[int, ...]
+    headline_samples: int
+    headline_seeds: tuple[int, ...]
+    sweep_ks: tuple[int, ...]
+    sweep_samples: int
+    sweep_seed: int
+    eval_samples: int
+    eval_seed: int
+    projection_ns: tuple[int, ...]
+    recovery_threshold: float
+    workers: int
 
     def __post_init__(self) -> None:
         require(self.d_sae >= 1, "d_sae", "an integer >= 1", self.d_sae)
