@@ -1,4 +1,9 @@
-"""Atomic writes: a file or folder appears complete under its final name, or not at all."""
+"""Atomic writes: a file or folder appears complete under its final name, or not at all.
+
+A write goes to ``.<name>.<random>.tmp`` beside its target and is renamed into place. A process
+killed mid-write (SIGKILL) leaves that temp behind; the next write of the same target sweeps
+every such leftover first (one writer per target is the rule of this project).
+"""
 
 from __future__ import annotations
 
@@ -15,10 +20,25 @@ if TYPE_CHECKING:
     import pandas
 
 
+def sweep_leftovers(path: str | Path) -> list[Path]:
+    """Remove the temp files and folders that interrupted writes of ``path`` left beside it."""
+    path = Path(path)
+    swept = []
+    for leftover in path.parent.glob(f".{path.name}.*.tmp"):
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+        swept.append(leftover)
+    return swept
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to a temp file beside ``path`` and rename it into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    sweep_leftovers(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -49,6 +69,7 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
     """Yield a temp folder to fill; on success it replaces ``path`` whole, else it is removed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    sweep_leftovers(path)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     try:
         yield tmp

@@ -11,6 +11,7 @@ bounds declared with :func:`bounded` are checked on the field itself.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Mapping
@@ -84,6 +85,11 @@ def load_params(
     return build_dataclass(schema, values, f"{section}.{tier}", strict=True)
 
 
+def is_seed(name: str) -> bool:
+    """A field named ``seed``, ``*_seed`` or ``*_seeds`` holds seeds (integers >= 0)."""
+    return name == "seed" or name.endswith(("_seed", "_seeds"))
+
+
 def build_dataclass(schema: type[T], values: Any, where: str, strict: bool = False) -> T:
     """Build ``schema`` from a mapping, checking names, types and bounds; errors name
     ``where.param``. ``strict``: every field is required, defaults or not (params.yaml states
@@ -112,6 +118,14 @@ def build_dataclass(schema: type[T], values: Any, where: str, strict: bool = Fal
     }
     for name, value in kwargs.items():
         check_bounds(fields[name], value, f"{where}.{name}")
+        if is_seed(name):
+            seeds = value if isinstance(value, tuple) else (value,)
+            require(
+                all(isinstance(v, int) and v >= 0 for v in seeds),
+                f"{where}.{name}",
+                "seeds are integers >= 0",
+                value,
+            )
     try:
         return schema(**kwargs)
     except ParamError as err:
@@ -145,9 +159,12 @@ def _coerce(hint: Any, value: Any, where: str, strict: bool = False) -> Any:
         try:
             if isinstance(value, bool):
                 raise ValueError
-            return float(value)
+            number = float(value)
         except (TypeError, ValueError):
             raise ParamError(f"{where}={value!r} is not allowed: a number is expected") from None
+        if not math.isfinite(number):
+            raise ParamError(f"{where}={value!r} is not allowed: a finite number is expected")
+        return number
     if hint is str:
         if not isinstance(value, str):
             raise ParamError(f"{where}={value!r} is not allowed: a string is expected")

@@ -185,6 +185,16 @@ class ActivationStore:
         rows = np.concatenate(parts) if parts else np.zeros((0, self.d_model), np.float16)
         return self._to_tensor(rows, normalised)
 
+    def take(self, n: int, param: str, normalised: bool = True) -> torch.Tensor:
+        """The first ``n`` rows; refuses, naming ``param``, when the cache holds fewer."""
+        require(
+            1 <= n <= len(self),
+            param,
+            f"between 1 and the {len(self):,} tokens this cache holds ({self.folder})",
+            n,
+        )
+        return self.read(0, n, normalised)
+
     def batches(
         self, batch_size: int, seed: int, epochs: int = 1, normalised: bool = True
     ) -> Iterator[torch.Tensor]:

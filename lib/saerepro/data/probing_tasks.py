@@ -134,6 +134,12 @@ class ProbingSettings:
     seed: int
 
     def __post_init__(self) -> None:
+        require(
+            len(self.tasks) >= 1,
+            "probing.tasks",
+            f"a non-empty list from {sorted(TASKS)}",
+            self.tasks,
+        )
         for name in self.tasks:
             require(name in TASKS, "probing.tasks", f"names from {sorted(TASKS)}", name)
         require(self.per_class >= 4, "probing.per_class", "at least 4", self.per_class)

@@ -77,7 +77,9 @@ class L0DynamicsParams:
             "more than finder.warmup_steps + finder.eval_every",
             self.finder_steps,
         )
-        require(len(self.finder_seeds) >= 1, "finder_seeds", "at least one seed", self.finder_seeds)
+        for name in ("transition_starts", "finder_seeds", "second_model_seeds"):
+            value = getattr(self, name)
+            require(len(value) >= 1, name, "a non-empty list", value)
         require(0 < self.settle_fraction <= 1, "settle_fraction", "in (0, 1]", self.settle_fraction)
         require(self.tolerance > 0, "tolerance", "> 0", self.tolerance)
         require(

@@ -45,6 +45,19 @@ class StitchingParams:
             require(getattr(self, name) >= 1, name, "an integer >= 1", getattr(self, name))
 
 
+def roc_pair(
+    params: StitchingParams, pairs: list[tuple[FamilyMember, FamilyMember]]
+) -> tuple[FamilyMember, FamilyMember]:
+    """The adjacent pair whose ROC picks θ (``threshold_pair``), refused when out of range."""
+    require(
+        params.threshold_pair < len(pairs),
+        "threshold_pair",
+        f"an index in 0..{len(pairs) - 1} (the family has {len(pairs)} adjacent pairs)",
+        params.threshold_pair,
+    )
+    return pairs[params.threshold_pair]
+
+
 def width_pairs(family: SAEFamily) -> list[tuple[FamilyMember, FamilyMember]]:
     """(smaller, larger) for every adjacent pair of the base seed's width series."""
     series = family.widths(min(m.seed for m in family.members))
