@@ -26,6 +26,7 @@ from saerepro.core.paths import REPO_ROOT, repo_path
 PIPELINE_FILE = "dvc.yaml"
 BACKBONE = "data/backbone"
 FAMILY = "data/sae_family"
+RUNNER = "saerepro.reporting.run_notebook"  # runs every notebook stage
 HEADER = """\
 # Written by `python -m saerepro.pipeline` from the stage registry in lib/saerepro/pipeline.py;
 # do not edit (a test fails when this file and the registry disagree).
@@ -64,13 +65,12 @@ class Stage:
     plots: tuple[Plot, ...] = field(default=(), compare=False)
 
     def code_files(self) -> list[str]:
-        """The library files (and the notebook) the stage runs."""
+        """The library files (and the notebook) the stage runs; a notebook stage also runs the
+        notebook runner."""
         if self.entry.endswith(".ipynb"):
-            return [self.entry, *sorted(library_files_behind(notebook_source(self.entry)))]
-        own = module_file(self.entry)
-        assert own is not None, f"stage {self.name}: no module {self.entry}"
-        own_file = str(own.relative_to(REPO_ROOT))
-        return sorted({own_file} | library_files_behind(own.read_text()))
+            code = library_files_behind(notebook_source(self.entry)) | module_closure(RUNNER)
+            return [self.entry, *sorted(code)]
+        return sorted(module_closure(self.entry))
 
     def as_dvc(self) -> dict[str, Any]:
         stage: dict[str, Any] = {"cmd": self.cmd, "deps": [*self.code_files(), *self.deps]}
@@ -98,18 +98,14 @@ def notebook_stage(
     folders: dict[str, str] | None = None,
     plots: Iterable[Plot] = (),
 ) -> Stage:
-    """A section notebook run by papermill into ``results/<name>/`` at ``${tier}``, then tidied
-    (:mod:`saerepro.reporting.executed_notebook`); ``folders`` are the papermill parameters that
-    name data folders (``data_dir``, ``family_dir``, ...)."""
+    """A section notebook run by papermill into ``results/<name>/`` at ``${tier}``, its
+    parameters checked and its executed copy tidied (:mod:`saerepro.reporting.run_notebook`);
+    ``folders`` are the notebook parameters that name data folders (``data_dir``, ...)."""
     out_dir = f"results/{name}"
     args = ["-p tier ${tier}", f"-p results_dir {out_dir}"]
     args += [f"-p {param} {path}" for param, path in (folders or {}).items()]
     executed = f"{out_dir}/{Path(notebook).name}"
-    cmd = (
-        f"mkdir -p {out_dir} && papermill {notebook} {executed} --no-progress-bar "
-        + " ".join(args)
-        + f" && python -m saerepro.reporting.executed_notebook {executed}"
-    )
+    cmd = f"python -m saerepro.reporting.run_notebook {notebook} {executed} " + " ".join(args)
     plots = tuple(plots)
     files = [executed, f"{out_dir}/figures", f"{out_dir}/details.json", *results]
     files += sorted({p.file for p in plots} - set(files))
@@ -435,6 +431,14 @@ def module_file(module: str) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def module_closure(module: str) -> set[str]:
+    """``module``'s own file and every library file it imports."""
+    own = module_file(module)
+    if own is None:
+        raise ValueError(f"no library module {module}")
+    return {str(own.relative_to(REPO_ROOT))} | library_files_behind(own.read_text())
 
 
 def library_files_behind(source: str) -> set[str]:

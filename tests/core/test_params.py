@@ -118,7 +118,7 @@ def test_a_section_recipe_starts_from_the_shared_recipe(tmp_path):
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ({"lr": float("inf")}, r"batchtopk\.cpu\.recipe\.lr=inf .*> 0"),
+        ({"lr": float("inf")}, r"batchtopk\.cpu\.recipe\.lr=inf .*finite"),
         ({"lr": float("nan")}, r"recipe\.lr=nan"),
         ({"lr_decay_fraction": 1.0}, r"recipe\.lr_decay_fraction=1\.0 .*< 1"),
         ({"batch_size": 0}, r"recipe\.batch_size=0 .*>= 1"),

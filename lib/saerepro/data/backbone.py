@@ -65,7 +65,13 @@ class BackboneParams:
     def __post_init__(self) -> None:
         allowed = (lm.OFFLINE_MODEL, *lm.HUB_MODELS)
         require(self.model in allowed, "model", f"one of {', '.join(allowed)}", self.model)
-        require(self.layer >= 0, "layer", "a block index >= 0", self.layer)
+        blocks = lm.N_LAYERS[self.model]
+        require(
+            0 <= self.layer < blocks,
+            "layer",
+            f"a block index in 0..{blocks - 1} ({self.model} has {blocks} blocks)",
+            self.layer,
+        )
         require(self.context >= 3, "context", "at least 3 tokens", self.context)
         require(self.probe_tokens >= 2, "probe_tokens", "at least 2", self.probe_tokens)
         for name in ("train_tokens", "heldout_tokens", "ce_windows", "batch_size", "ce_batch_size"):

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 OFFLINE_MODEL = "gemma-3-270m-offline"
 OFFLINE_TL_NAME = "google/gemma-3-270m"
 HUB_MODELS = ("google/gemma-2-2b", "gpt2")
+# Transformer blocks of each model, so a bad `layer` fails at load, not after a forward pass.
+N_LAYERS = {OFFLINE_MODEL: 18, "google/gemma-2-2b": 26, "gpt2": 12}
 GGUF_NAME = "gemma-3-270m-q4_k_m.gguf"
 DEFAULT_MODEL_DIR = "data/model/gemma-3-270m"
 

@@ -1,0 +1,39 @@
+import nbformat
+import pytest
+from saerepro.core.checks import ParamError
+from saerepro.reporting.run_notebook import declared_parameters, run
+
+
+@pytest.fixture
+def notebook(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    parameters = nbformat.v4.new_code_cell('tier = "smoke"\nresults_dir = "build"')
+    parameters.metadata["tags"] = ["parameters"]
+    nb.cells = [parameters, nbformat.v4.new_code_cell("print(f'tier={tier}')")]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_the_parameters_cell_names_what_a_notebook_takes(notebook):
+    assert declared_parameters(notebook) == ["tier", "results_dir"]
+
+
+def test_an_unknown_parameter_fails_before_anything_runs(notebook, tmp_path):
+    with pytest.raises(
+        ParamError, match=r"no parameter\(s\) \['teir'\]; it takes \['results_dir', 'tier'\]"
+    ):
+        run(notebook, tmp_path / "out.ipynb", {"teir": "cpu"})
+    assert not (tmp_path / "out.ipynb").exists()
+
+
+def test_known_parameters_run_the_notebook(notebook, tmp_path):
+    out = run(notebook, tmp_path / "out.ipynb", {"tier": "cpu"})
+    executed = nbformat.read(out, as_version=4)
+    printed = [o["text"] for c in executed.cells for o in c.get("outputs", []) if "text" in o]
+    assert "tier=cpu\n" in printed
