@@ -1,5 +1,7 @@
 """Meta-SAEs on planted compositions: directions built as sparse sums of known atoms."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 from saerepro.core.checks import ParamError
@@ -31,15 +33,20 @@ def planted():
 SETTINGS = MetaSettings(d_meta=24, k=2, lr=1e-2, batch_size=256, epochs=200, seed=0)
 
 
-def test_meta_sae_recovers_the_atoms(planted):
+def test_meta_sae_recovers_the_atoms_on_most_seeds(planted):
+    """Recovery depends on the initialisation (measured over seeds 0-5 at 600 epochs: 4 of 6
+    find >= 88 % of the atoms at cosine 0.9), so it is asked of two seeds in three."""
     atoms, directions = planted
-    meta = train_meta_sae(directions, SETTINGS).sae
-    unit = meta.W_dec.detach() / meta.W_dec.detach().norm(dim=1, keepdim=True)
-    best = (unit @ atoms.T).max(dim=0).values  # each atom's best meta-latent
-    assert float((best > 0.9).float().mean()) >= 0.6 and float(best.median()) > 0.85
-    assert variance_explained(meta, directions) > 0.85
-    codes = meta_codes(meta, directions)
-    assert float((codes != 0).sum(1).float().mean()) == pytest.approx(2, abs=0.5)
+    recovered = 0
+    for seed in range(3):
+        meta = train_meta_sae(directions, replace(SETTINGS, epochs=600, seed=seed)).sae
+        unit = meta.W_dec.detach() / meta.W_dec.detach().norm(dim=1, keepdim=True)
+        best = (unit @ atoms.T).max(dim=0).values  # each atom's best meta-latent
+        recovered += float((best > 0.9).float().mean()) >= 0.6 and float(best.median()) > 0.9
+        assert variance_explained(meta, directions) > 0.85
+        codes = meta_codes(meta, directions)
+        assert float((codes != 0).sum(1).float().mean()) == pytest.approx(2, abs=0.5)
+    assert recovered >= 2
 
 
 def test_frozen_decoder_keeps_its_rows_and_only_the_encoder_learns(planted):

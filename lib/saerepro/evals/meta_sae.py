@@ -17,6 +17,7 @@ from sae_lens.saes.sae import SAE, TrainingSAE
 from saerepro.core.checks import require
 from saerepro.metrics import unit_rows
 from saerepro.saes.checkpoints import load_sae, save_inference_sae
+from saerepro.training.seeds import init_seed
 from saerepro.training.trainer import TrainResult, TrainSettings, make_training_sae, train_sae
 
 META_ARCHITECTURE = "fast_batchtopk"
@@ -76,7 +77,7 @@ def train_meta_sae(
     require(directions.ndim == 2, "directions", "a [n, d_in] matrix", tuple(directions.shape))
     sae = make_training_sae(
         META_ARCHITECTURE,
-        settings.seed,
+        init_seed(settings.d_meta, settings.seed),  # never an ordinary SAE's initial rows
         d_in=directions.shape[1],
         d_sae=settings.d_meta,
         k=settings.k,

@@ -17,6 +17,7 @@ from saerepro.evals.heldout import decoder_projections, heldout_metrics
 from saerepro.evals.probing import ProbeTask, pooled_latents, sparse_probe
 from saerepro.training.cached_jobs import CachedSAEJob
 from saerepro.training.recipe import TrainingRecipe
+from saerepro.training.seeds import data_seed
 
 SECTION = "llm_l0_sweep"
 PAPER_WIDTH = 32768  # SBW §4: Gemma-2-2b layer 12 SAEs with 32k latents
@@ -91,7 +92,7 @@ class LLMSweepParams:
                 sae_cfg={"d_sae": self.d_sae, "k": k},
                 settings=settings,
                 seed=self.seed,
-                data_seed=self.seed,
+                data_seed=data_seed(self.d_sae, self.seed),  # one width: every k paired
                 checkpoint=str(Path(checkpoint_root) / f"k{k:04d}"),
                 centre_decoder_bias=self.recipe.centre_decoder_bias,
             )

@@ -19,6 +19,7 @@ from typing import Any
 
 from saerepro.data.activations import ActivationStore
 from saerepro.saes.checkpoints import save_inference_sae
+from saerepro.training import seeds
 from saerepro.training.decoder_bias import centre_decoder_bias
 from saerepro.training.sparsity_control import L0Calibration, SparsityController, penalty_name
 from saerepro.training.trainer import TrainSettings, make_training_sae, train_sae
@@ -46,9 +47,11 @@ class CachedSAEJob:
     """One SAE to train on the activation cache at ``train_dir``, saved to ``checkpoint``.
 
     ``sae_cfg`` holds the SAELens config fields besides ``d_in`` (which the cache fixes): for
-    example ``{"d_sae": 4096, "k": 64}``. ``seed`` fixes the initial weights, ``data_seed`` the
-    batch order. ``centre_decoder_bias`` starts the decoder bias at the first batch's mean
-    (:mod:`saerepro.training.decoder_bias`); a calibrated penalty always does.
+    example ``{"d_sae": 4096, "k": 64}``. ``seed`` is the SAE's seed index; its initial weights
+    are drawn with ``init_seed`` (default: derived from its width and ``seed``,
+    :func:`saerepro.training.seeds.init_seed`) and ``data_seed`` fixes the batch order (the
+    sections derive it likewise). ``centre_decoder_bias`` starts the decoder bias at the first
+    batch's mean (:mod:`saerepro.training.decoder_bias`); a calibrated penalty always does.
     """
 
     train_dir: str
@@ -60,6 +63,14 @@ class CachedSAEJob:
     checkpoint: str
     penalty: PenaltyTarget | None = None
     centre_decoder_bias: bool = False
+    init_seed: int | None = None
+
+    @property
+    def initial_seed(self) -> int:
+        """The torch seed of the initial weights."""
+        if self.init_seed is not None:
+            return self.init_seed
+        return seeds.init_seed(int(self.sae_cfg["d_sae"]), self.seed)
 
 
 @dataclass(frozen=True)
@@ -82,7 +93,7 @@ def train_cached_sae(job: CachedSAEJob) -> CachedSAERun:
     store = ActivationStore(job.train_dir)
     tokens = job.settings.steps * job.settings.batch_size
     epochs = math.ceil(tokens / len(store)) + 1  # shards drop their last partial batch
-    sae = make_training_sae(job.architecture, job.seed, d_in=store.d_model, **job.sae_cfg)
+    sae = make_training_sae(job.architecture, job.initial_seed, d_in=store.d_model, **job.sae_cfg)
     batches = store.batches(job.settings.batch_size, seed=job.data_seed, epochs=epochs)
     calibrate = job.penalty is not None and job.penalty.calibrate
     controller, hooks = None, []
