@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup repro test lab lint format pipeline plots
+.PHONY: setup repro test smoke lab lint format pipeline plots
 
 setup: $(VENV)/.installed
 
@@ -21,8 +21,15 @@ repro: setup
 test: setup
 	$(BIN)/python -m pytest tests notebooks --nbval-lax
 
+## the whole pipeline at the smoke tier into build/smoke (results/ and README.md untouched)
+smoke: setup
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m saerepro.pipeline --run smoke
+
+## JupyterLab on the notebooks and results/; headless: make lab LAB_ARGS="--no-browser --ip=127.0.0.1"
+LAB_ARGS ?=
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: setup
-	$(BIN)/jupyter lab notebooks
+	$(BIN)/jupyter lab --notebook-dir=. $(ROOT_FLAG) $(LAB_ARGS)
 
 lint: setup
 	$(BIN)/ruff check lib tests notebooks benchmarks

@@ -12,7 +12,10 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import re
+import subprocess
 import sys
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +24,8 @@ from typing import Any
 import yaml
 
 from saerepro.core.atomic import atomic_write_text
+from saerepro.core.checks import require
+from saerepro.core.params import TIERS
 from saerepro.core.paths import REPO_ROOT, repo_path
 
 PIPELINE_FILE = "dvc.yaml"
@@ -126,7 +131,7 @@ def backbone_step(step: str, sections: tuple[str, ...], deps: Iterable[str] = ()
     """One step of the backbone build (``python -m saerepro.data.backbone STEP``)."""
     return Stage(
         step,
-        f"python -m saerepro.data.backbone {step} --data-dir {BACKBONE}",
+        f"python -m saerepro.data.backbone {step} --tier ${{tier}} --data-dir {BACKBONE}",
         "saerepro.data.backbone",
         sections,
         tuple(deps),
@@ -378,7 +383,7 @@ def stages() -> list[Stage]:
         ),
         Stage(
             "report",
-            "python -m saerepro.reporting.report",
+            "python -m saerepro.reporting.report --results results",
             "saerepro.reporting.report",
             deps=(
                 "results/backbone/metrics.json",
@@ -454,10 +459,45 @@ def library_files_behind(source: str) -> set[str]:
     return {str(Path(f).relative_to(REPO_ROOT)) for f in files}
 
 
+# --- running the pipeline outside DVC, into build/<tier> ------------------------------------
+
+
+def localised(cmd: str, tier: str, root: str) -> str:
+    """``cmd`` at ``tier`` with its ``data/`` and ``results/`` paths moved under ``root``."""
+    cmd = cmd.replace("${tier}", tier)
+    pattern = r"(?<=[\s=])(data|results)(?=[/\s]|$)"
+    return re.sub(pattern, lambda m: f"{root}/{m.group(1)}", cmd)
+
+
+def run_all(tier: str, root: str | None = None, dry_run: bool = False) -> list[str]:
+    """Run every stage at ``tier`` into ``root`` (default ``build/<tier>``), in pipeline order,
+    printing a line per stage with its elapsed time; ``results/`` and README.md stay as they
+    are (the report leaves the README alone off the cpu tier). Returns the commands."""
+    require(tier in TIERS, "tier", f"one of {', '.join(TIERS)}", tier)
+    root = root or f"build/{tier}"
+    commands = [localised(s.cmd, tier, root) for s in stages()]
+    started = time.perf_counter()
+    for i, (stage, cmd) in enumerate(zip(stages(), commands, strict=True), 1):
+        print(f"[{i}/{len(commands)}] {stage.name}: {cmd}", flush=True)
+        if dry_run:
+            continue
+        subprocess.run(cmd, shell=True, check=True, cwd=REPO_ROOT)
+        print(
+            f"[{i}/{len(commands)}] {stage.name} done, {time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
+    return commands
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if dvc.yaml is not current")
+    parser.add_argument("--run", metavar="TIER", help="run every stage at TIER into build/TIER")
+    parser.add_argument("--dry-run", action="store_true", help="with --run: print, run nothing")
     args = parser.parse_args(argv)
+    if args.run:
+        run_all(args.run, dry_run=args.dry_run)
+        return 0
     text, target = render(), repo_path(PIPELINE_FILE)
     if args.check:
         if not target.is_file() or target.read_text() != text:

@@ -99,3 +99,18 @@ def test_report_shows_the_backbone_when_its_metrics_exist():
     assert "## The LLM backbone (cpu tier)" in text
     assert "| held-out CE (nats) | 2.5 |" in text
     assert "LLM backbone" not in report_markdown({})
+
+
+def test_an_off_tier_report_leaves_the_readme_alone(tmp_path):
+    from saerepro.reporting.report import write_report
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{TABLE_START}\nstale-table\n{TABLE_END}\n")
+    for tier in ("smoke", "cpu"):
+        ledger = ClaimsLedger(tier)
+        ledger.add("toy_l0.c", "SBW", "§1", "s", 1, 1, True)
+        ledger.write(tmp_path / "results" / "toy_l0" / "claims.json")
+        (tmp_path / "results" / "toy_l0" / "01_toy_l0.ipynb").write_text("{}")
+        write_report(tmp_path / "results", readme)
+        assert (tmp_path / "results" / "REPORT.md").is_file()
+        assert ("stale-table" in readme.read_text()) == (tier == "smoke")

@@ -134,13 +134,25 @@ def with_table(readme: str, table: str) -> str:
     return f"{head}{TABLE_START}\n{table}\n{TABLE_END}{tail}"
 
 
+README_TIER = "cpu"  # the README's claims table shows the committed results, which are cpu-tier
+
+
+def claims_tiers(claims_by_section: dict[str, list[Claim]]) -> set[str]:
+    return {c.tier for claims in claims_by_section.values() for c in claims}
+
+
 def write_report(results_root: str | Path = "results", readme: str | Path = "README.md") -> Path:
-    """Write REPORT.md under ``results_root`` and refresh the README's table; return REPORT.md."""
+    """Write REPORT.md under ``results_root``; refresh the README's table only when every claim
+    is of :data:`README_TIER` (a smoke or paper run leaves the README alone). Returns REPORT.md."""
     claims = collect_claims(results_root)
     markdown = report_markdown(claims, read_backbone_metrics(results_root))
     report = atomic_write_text(repo_path(results_root) / "REPORT.md", markdown)
+    tiers = claims_tiers(claims)
     readme_path = repo_path(readme)
-    atomic_write_text(readme_path, with_table(readme_path.read_text(), claims_table(claims)))
+    if tiers == {README_TIER}:
+        atomic_write_text(readme_path, with_table(readme_path.read_text(), claims_table(claims)))
+    else:
+        print(f"claims of tier(s) {sorted(tiers)}: {readme_path.name} left as it is")
     return report
 
 
