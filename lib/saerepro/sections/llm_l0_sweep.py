@@ -15,6 +15,7 @@ from saerepro.core.checks import require
 from saerepro.core.params import load_params
 from saerepro.evals.heldout import decoder_projections, heldout_metrics
 from saerepro.evals.probing import ProbeTask, pooled_latents, sparse_probe
+from saerepro.saes.checkpoints import sae_name
 from saerepro.training.cached_jobs import CachedSAEJob
 from saerepro.training.recipe import TrainingRecipe
 from saerepro.training.seeds import data_seed
@@ -93,7 +94,9 @@ class LLMSweepParams:
                 settings=settings,
                 seed=self.seed,
                 data_seed=data_seed(self.d_sae, self.seed),  # one width: every k paired
-                checkpoint=str(Path(checkpoint_root) / f"k{k:04d}"),
+                checkpoint=str(
+                    Path(checkpoint_root) / sae_name("batchtopk", self.d_sae, self.seed, k=k)
+                ),
                 centre_decoder_bias=self.recipe.centre_decoder_bias,
             )
             for k in sorted(self.ks, reverse=True)
