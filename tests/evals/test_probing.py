@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 import torch
+from saerepro.data.probing_tasks import ProbeTask
 from saerepro.evals.probing import (
-    ProbeTask,
     dense_probe,
     f1_score,
     logistic_probe,

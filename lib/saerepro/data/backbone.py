@@ -30,8 +30,7 @@ from saerepro.data.activations import (
     token_windows,
 )
 from saerepro.data.corpus import CorpusSettings, build_corpus, read_documents
-from saerepro.data.probing_tasks import ProbingSettings, build_probing_sets, read_task
-from saerepro.evals.probing import ProbeTask
+from saerepro.data.probing_tasks import ProbeTask, ProbingSettings, build_probing_sets, read_task
 
 SECTION = "backbone"
 PACKAGE_DIR = "build/debian-packages"

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
 from tqdm.auto import tqdm
 
 from saerepro.core.atomic import atomic_directory
@@ -225,3 +227,36 @@ def read_task(probing_dir: str | Path, name: str) -> list[ProbingExample]:
 
 def read_tasks_index(probing_dir: str | Path) -> dict[str, Any]:
     return json.loads((Path(probing_dir) / TASKS_FILE).read_text())
+
+
+@dataclass(frozen=True)
+class ProbeTask:
+    """One binary probing task: per-token raw activations of its examples, labels and split."""
+
+    name: str
+    acts: np.ndarray  # [n, max_tokens, d] fp16; position 0 (BOS) and padding are zeros
+    lengths: np.ndarray  # [n] tokens per example, BOS included
+    labels: torch.Tensor  # [n] 0 / 1
+    is_train: torch.Tensor  # [n] bool
+
+    def __post_init__(self) -> None:
+        n = len(self.labels)
+        require(
+            self.acts.shape[0] == n == len(self.lengths) == len(self.is_train),
+            "ProbeTask",
+            "acts, lengths, labels and is_train of one length",
+            (self.acts.shape[0], len(self.lengths), n, len(self.is_train)),
+        )
+
+    @classmethod
+    def from_examples(
+        cls, name: str, examples: Sequence[Any], acts: np.ndarray, lengths: np.ndarray
+    ) -> ProbeTask:
+        """From the task's examples (each with ``label`` and ``split``) and their activations."""
+        return cls(
+            name,
+            acts,
+            lengths,
+            torch.tensor([e.label for e in examples]),
+            torch.tensor([e.split == "train" for e in examples]),
+        )

@@ -11,9 +11,8 @@ import pandas as pd
 import torch
 
 from saerepro.data.activations import extract_resid
-from saerepro.data.probing_tasks import ProbingExample
+from saerepro.data.probing_tasks import ProbeTask, ProbingExample
 from saerepro.evals import probing
-from saerepro.evals.probing import ProbeTask
 
 
 def top_next_tokens(model: Any, prompts: Sequence[str], k: int = 5) -> pd.DataFrame:

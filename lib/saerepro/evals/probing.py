@@ -4,14 +4,14 @@ probing, Kantamneni et al. 2025, as used by "Sparse but Wrong" §4)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
 
 from saerepro.core.checks import require
+from saerepro.data.probing_tasks import ProbeTask
 
 
 def mean_pool(acts: np.ndarray | torch.Tensor, lengths: np.ndarray) -> torch.Tensor:
@@ -79,39 +79,6 @@ def logistic_probe(
         n_train=len(y_train),
         n_test=len(y_test),
     )
-
-
-@dataclass(frozen=True)
-class ProbeTask:
-    """One binary probing task: per-token raw activations of its examples, labels and split."""
-
-    name: str
-    acts: np.ndarray  # [n, max_tokens, d] fp16; position 0 (BOS) and padding are zeros
-    lengths: np.ndarray  # [n] tokens per example, BOS included
-    labels: torch.Tensor  # [n] 0 / 1
-    is_train: torch.Tensor  # [n] bool
-
-    def __post_init__(self) -> None:
-        n = len(self.labels)
-        require(
-            self.acts.shape[0] == n == len(self.lengths) == len(self.is_train),
-            "ProbeTask",
-            "acts, lengths, labels and is_train of one length",
-            (self.acts.shape[0], len(self.lengths), n, len(self.is_train)),
-        )
-
-    @classmethod
-    def from_examples(
-        cls, name: str, examples: Sequence[Any], acts: np.ndarray, lengths: np.ndarray
-    ) -> ProbeTask:
-        """From the task's examples (each with ``label`` and ``split``) and their activations."""
-        return cls(
-            name,
-            acts,
-            lengths,
-            torch.tensor([e.label for e in examples]),
-            torch.tensor([e.split == "train" for e in examples]),
-        )
 
 
 def mean_difference_latents(features: torch.Tensor, labels: torch.Tensor, k: int) -> torch.Tensor:

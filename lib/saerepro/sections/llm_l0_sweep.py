@@ -13,8 +13,9 @@ from sae_lens.saes.sae import SAE
 
 from saerepro.core.checks import require
 from saerepro.core.params import load_params
+from saerepro.data.probing_tasks import ProbeTask
 from saerepro.evals.heldout import decoder_projections, heldout_metrics
-from saerepro.evals.probing import ProbeTask, pooled_latents, sparse_probe
+from saerepro.evals.probing import pooled_latents, sparse_probe
 from saerepro.saes.checkpoints import sae_name
 from saerepro.training.cached_jobs import CachedSAEJob
 from saerepro.training.recipe import TrainingRecipe
