@@ -15,21 +15,13 @@ import math
 import os
 
 import pytest
+from saerepro import pipeline
 from saerepro.core.paths import REPO_ROOT
 
 SMOKE_RESULTS = REPO_ROOT / "build" / "smoke" / "results"
 GOLDEN = REPO_ROOT / "tests" / "golden" / "smoke_metrics.json"
 ABS, REL = 0.05, 0.1
-SECTIONS = (
-    "backbone",
-    "toy_l0",
-    "l0_dynamics",
-    "llm_l0_sweep",
-    "batchtopk",
-    "stitching",
-    "meta_sae",
-    "bimodality",
-)
+SECTIONS = ("backbone", *pipeline.SECTION_NAMES)
 
 
 def flatten(value, prefix=""):
