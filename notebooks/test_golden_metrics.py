@@ -17,6 +17,7 @@ import os
 import pytest
 from saerepro import pipeline
 from saerepro.core.paths import REPO_ROOT
+from saerepro.reporting.metrics_record import is_timing
 
 SMOKE_RESULTS = REPO_ROOT / "build" / "smoke" / "results"
 GOLDEN = REPO_ROOT / "tests" / "golden" / "smoke_metrics.json"
@@ -26,11 +27,12 @@ SECTIONS = ("backbone", *pipeline.SECTION_NAMES)
 
 def flatten(value, prefix=""):
     """``{"a.b[0]": 1.0, ...}``: every number and string of a nested record (bools left out:
-    a smoke-tier verdict is not expected to hold either way)."""
+    a smoke-tier verdict is not expected to hold either way; wall-clock entries left out)."""
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
-            out.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+            if not is_timing(str(key)):  # wall clock, at any depth, is not a result
+                out.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
         return out
     if isinstance(value, list):
         out = {}
