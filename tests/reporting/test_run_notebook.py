@@ -37,3 +37,8 @@ def test_known_parameters_run_the_notebook(notebook, tmp_path):
     executed = nbformat.read(out, as_version=4)
     printed = [o["text"] for c in executed.cells for o in c.get("outputs", []) if "text" in o]
     assert "tier=cpu\n" in printed
+
+
+def test_cell_outputs_reach_the_terminal_while_it_runs(notebook, tmp_path, capfd):
+    run(notebook, tmp_path / "out.ipynb", {"tier": "paper"})
+    assert "tier=paper" in capfd.readouterr().out

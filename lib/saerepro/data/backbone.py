@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,8 +210,12 @@ STEP_FUNCTIONS = {
 
 
 def run_step(step: str, params: BackboneParams, data: BackboneData) -> None:
+    """Build one step, with a line to the terminal when it starts and when it is done."""
     require(step in STEPS, "step", f"one of {', '.join(STEPS)}", step)
+    started = time.perf_counter()
+    print(f"backbone {step}: building ({params.model}, layer {params.layer})", flush=True)
     STEP_FUNCTIONS[step](params, data)
+    print(f"backbone {step}: done in {time.perf_counter() - started:.0f} s", flush=True)
 
 
 def prepare(params: BackboneParams, data_dir: str | Path) -> BackboneData:

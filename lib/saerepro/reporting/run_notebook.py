@@ -2,7 +2,8 @@
 
 Papermill only warns about an unknown ``-p`` name (``-p teir cpu`` would run the notebook at its
 default tier). This runner refuses it, naming the parameters the notebook's ``parameters`` cell
-declares, then executes the notebook and tidies the executed copy
+declares, then executes the notebook, its cell outputs (progress bars, a line per SAE) streamed
+to the terminal as they come, and tidies the executed copy
 (:mod:`saerepro.reporting.executed_notebook`).
 
 ``python -m saerepro.reporting.run_notebook NOTEBOOK OUTPUT -p NAME VALUE ...``
@@ -11,6 +12,7 @@ declares, then executes the notebook and tidies the executed copy
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +44,13 @@ def run(notebook: str | Path, output: str | Path, parameters: dict[str, Any]) ->
     check_parameters(notebook, parameters)
     out = repo_path(output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    papermill.execute_notebook(
-        str(repo_path(notebook)), str(out), parameters=parameters, progress_bar=False
+    papermill.execute_notebook(  # cell outputs reach the terminal as they come
+        str(repo_path(notebook)),
+        str(out),
+        parameters=parameters,
+        progress_bar=False,
+        stdout_file=sys.stdout,
+        stderr_file=sys.stderr,
     )
     return tidy(out)
 
