@@ -250,7 +250,7 @@ class ProbeTask:
 
     @classmethod
     def from_examples(
-        cls, name: str, examples: Sequence[Any], acts: np.ndarray, lengths: np.ndarray
+        cls, name: str, examples: Sequence[ProbingExample], acts: np.ndarray, lengths: np.ndarray
     ) -> ProbeTask:
         """From the task's examples (each with ``label`` and ``split``) and their activations."""
         return cls(

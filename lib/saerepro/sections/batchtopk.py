@@ -20,7 +20,6 @@ from saerepro.saes.checkpoints import sae_name
 from saerepro.training.cached_jobs import CachedSAEJob, PenaltyTarget
 from saerepro.training.family import FamilyMember, member_name
 from saerepro.training.recipe import TrainingRecipe
-from saerepro.training.seeds import data_seed
 from saerepro.training.sparsity_control import PENALTY_NAMES, penalty_name
 
 SECTION = "batchtopk"
@@ -172,7 +171,6 @@ class BatchTopKParams:
             sae_cfg=sae_cfg,
             settings=self.recipe.settings(),
             seed=spec.seed,
-            data_seed=data_seed(spec.d_sae, spec.seed),  # shared by the architectures only
             checkpoint=folder,
             penalty=penalty,
             centre_decoder_bias=self.recipe.centre_decoder_bias,

@@ -29,7 +29,6 @@ from saerepro.sections.toy_l0 import ToyL0Params
 from saerepro.toy.jobs import ToySAEJob, ToySAERun, checkpoint_path, train_toy_sae
 from saerepro.training.cached_jobs import CachedSAEJob, CachedSAERun, train_cached_sae
 from saerepro.training.recipe import TrainingRecipe
-from saerepro.training.seeds import data_seed
 
 SECTION = "bimodality"
 RELU = ("standard", "aligned_standard")
@@ -128,7 +127,6 @@ class BimodalityParams:
             sae_cfg=sae_cfg,
             settings=self.recipe.settings(),
             seed=spec.seed,
-            data_seed=data_seed(spec.d_sae, spec.seed),  # one width: all of them paired
             checkpoint=str(Path(root) / spec.name),
             penalty=penalty,
             centre_decoder_bias=self.recipe.centre_decoder_bias,

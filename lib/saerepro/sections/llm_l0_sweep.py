@@ -19,7 +19,6 @@ from saerepro.evals.probing import pooled_latents, sparse_probe
 from saerepro.saes.checkpoints import sae_name
 from saerepro.training.cached_jobs import CachedSAEJob
 from saerepro.training.recipe import TrainingRecipe
-from saerepro.training.seeds import data_seed
 
 SECTION = "llm_l0_sweep"
 PAPER_WIDTH = 32768  # SBW §4: Gemma-2-2b layer 12 SAEs with 32k latents
@@ -94,7 +93,6 @@ class LLMSweepParams:
                 sae_cfg={"d_sae": self.d_sae, "k": k},
                 settings=settings,
                 seed=self.seed,
-                data_seed=data_seed(self.d_sae, self.seed),  # one width: every k paired
                 checkpoint=str(
                     Path(checkpoint_root) / sae_name("batchtopk", self.d_sae, self.seed, k=k)
                 ),

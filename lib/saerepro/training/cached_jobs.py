@@ -47,11 +47,11 @@ class CachedSAEJob:
     """One SAE to train on the activation cache at ``train_dir``, saved to ``checkpoint``.
 
     ``sae_cfg`` holds the SAELens config fields besides ``d_in`` (which the cache fixes): for
-    example ``{"d_sae": 4096, "k": 64}``. ``seed`` is the SAE's seed index; its initial weights
-    are drawn with ``init_seed`` (default: derived from its width and ``seed``,
-    :func:`saerepro.training.seeds.init_seed`) and ``data_seed`` fixes the batch order (the
-    sections derive it likewise). ``centre_decoder_bias`` starts the decoder bias at the first
-    batch's mean (:mod:`saerepro.training.decoder_bias`); a calibrated penalty always does.
+    example ``{"d_sae": 4096, "k": 64}``. ``seed`` is the SAE's seed index. Its initial weights
+    and its batch order are drawn with seeds derived from its width and ``seed``
+    (:mod:`saerepro.training.seeds`), unless ``init_seed`` or ``data_seed`` names one.
+    ``centre_decoder_bias`` starts the decoder bias at the first batch's mean
+    (:mod:`saerepro.training.decoder_bias`); a calibrated penalty always does.
     """
 
     train_dir: str
@@ -59,11 +59,11 @@ class CachedSAEJob:
     sae_cfg: dict[str, Any]
     settings: TrainSettings
     seed: int
-    data_seed: int
     checkpoint: str
     penalty: PenaltyTarget | None = None
     centre_decoder_bias: bool = False
     init_seed: int | None = None
+    data_seed: int | None = None
 
     @property
     def initial_seed(self) -> int:
@@ -71,6 +71,13 @@ class CachedSAEJob:
         if self.init_seed is not None:
             return self.init_seed
         return seeds.init_seed(int(self.sae_cfg["d_sae"]), self.seed)
+
+    @property
+    def batch_seed(self) -> int:
+        """The seed of the batch order over the cache."""
+        if self.data_seed is not None:
+            return self.data_seed
+        return seeds.data_seed(int(self.sae_cfg["d_sae"]), self.seed)
 
 
 @dataclass(frozen=True)
@@ -94,7 +101,7 @@ def train_cached_sae(job: CachedSAEJob) -> CachedSAERun:
     tokens = job.settings.steps * job.settings.batch_size
     epochs = math.ceil(tokens / len(store)) + 1  # shards drop their last partial batch
     sae = make_training_sae(job.architecture, job.initial_seed, d_in=store.d_model, **job.sae_cfg)
-    batches = store.batches(job.settings.batch_size, seed=job.data_seed, epochs=epochs)
+    batches = store.batches(job.settings.batch_size, seed=job.batch_seed, epochs=epochs)
     calibrate = job.penalty is not None and job.penalty.calibrate
     controller, hooks = None, []
     if job.centre_decoder_bias or calibrate:
