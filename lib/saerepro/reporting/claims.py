@@ -1,19 +1,30 @@
 """The claims ledger: each quantitative claim of a paper, the paper's value, ours, and a verdict.
 
-``holds`` is always computed by code from the measured value; the ledger only refuses anything
-that is not a boolean (or None, for a claim that cannot be decided at this tier).
+``holds`` is computed by code: from a :class:`~saerepro.reporting.verdicts.Criterion` judged on
+the measured statistic and its interval, or given as a boolean the caller computed; either way
+the ledger makes it inconclusive (``None``, with a reason) when a precondition failed or the
+verdict is not stable under doubling. The schema is in ``docs/claims.md``.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from saerepro.core.atomic import atomic_write_json
+from saerepro.evals.intervals import Interval
+from saerepro.reporting.verdicts import (
+    Criterion,
+    Precondition,
+    Trend,
+    Verdict,
+    decide,
+    verdict_word,
+)
 
 PAPERS = {
     "SBW": "Sparse but Wrong",
@@ -21,11 +32,12 @@ PAPERS = {
     "BIM": "Bimodality of SAE Features ... Can Be Fixed",
     "LEC": "SAE lecture (TopK and scaling)",
 }
+KINDS = ("claim", "check")  # a check holds by construction: shown, not counted as replication
 
 
 @dataclass(frozen=True)
 class Claim:
-    """One row of the ledger (schema: DESIGN.md §6)."""
+    """One row of the ledger (schema: docs/claims.md)."""
 
     id: str
     paper: str
@@ -33,13 +45,20 @@ class Claim:
     statement: str
     paper_value: Any
     measured: Any
-    holds: bool | None
+    holds: Verdict
     tier: str
     note: str = ""
+    kind: str = "claim"
+    criterion: str = ""
+    interval: dict[str, Any] | None = None
+    trend: dict[str, Any] | None = None
+    preconditions: list[dict[str, Any]] = field(default_factory=list)
+    reason: str = ""
 
     @property
     def verdict(self) -> str:
-        return {True: "holds", False: "does not hold", None: "undecided"}[self.holds]
+        """holds / does not hold / inconclusive."""
+        return verdict_word(self.holds)
 
 
 def _plain(value: Any) -> Any:
@@ -53,6 +72,17 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float):
         return value if math.isnan(value) else round(value, 6)
     return value
+
+
+_UNSET: Any = object()
+
+
+def _as_verdict(holds: Any) -> Verdict:
+    if hasattr(holds, "item"):
+        holds = holds.item()
+    if holds is not None and not isinstance(holds, bool):
+        raise TypeError(f"holds must be a bool computed from the measurement, got {holds!r}")
+    return holds
 
 
 class ClaimsLedger:
@@ -70,28 +100,55 @@ class ClaimsLedger:
         statement: str,
         paper_value: Any,
         measured: Any,
-        holds: Any,
+        holds: Any = _UNSET,
         note: str = "",
+        *,
+        criterion: Criterion | None = None,
+        value: float | None = None,
+        interval: Interval | None = None,
+        preconditions: Sequence[Precondition] = (),
+        trend: Trend | None = None,
+        kind: str = "claim",
+        reason: str = "",
     ) -> Claim:
-        """Record a claim; ``holds`` must come from a computation on ``measured``."""
+        """Record a claim. Either ``criterion`` decides it on ``value`` (default: ``measured``)
+        and ``interval``, or ``holds`` is a bool the caller computed from ``measured`` (or None,
+        with a ``reason``). Failed ``preconditions`` and an unstable ``trend`` make it
+        inconclusive whatever the test said."""
         if paper not in PAPERS:
             raise ValueError(f"paper={paper!r} is not allowed: one of {', '.join(PAPERS)}")
+        if kind not in KINDS:
+            raise ValueError(f"kind={kind!r} is not allowed: one of {', '.join(KINDS)}")
         if any(c.id == id for c in self.claims):
             raise ValueError(f"claim id {id!r} is already in the ledger")
-        if hasattr(holds, "item"):
-            holds = holds.item()
-        if holds is not None and not isinstance(holds, bool):
-            raise TypeError(f"holds must be a bool computed from the measurement, got {holds!r}")
+        if criterion is not None:
+            if holds is not _UNSET:
+                raise ValueError(f"claim {id!r}: give a criterion or holds, not both")
+            point, why = criterion.judge(measured if value is None else value, interval)
+        elif holds is _UNSET:
+            raise ValueError(f"claim {id!r}: a criterion or a computed holds is required")
+        else:
+            point = _as_verdict(holds)
+            why = reason if point is None else ""  # a reason explains only an inconclusive one
+        if point is None and not why:
+            raise ValueError(f"claim {id!r} is inconclusive: give the reason")
+        final, why = decide(point, why, preconditions, trend)
         claim = Claim(
-            id,
-            paper,
-            section,
-            statement,
-            _plain(paper_value),
-            _plain(measured),
-            holds,
-            self.tier,
-            note,
+            id=id,
+            paper=paper,
+            section=section,
+            statement=statement,
+            paper_value=_plain(paper_value),
+            measured=_plain(measured),
+            holds=final,
+            tier=self.tier,
+            note=note,
+            kind=kind,
+            criterion=criterion.describe() if criterion is not None else "",
+            interval=_plain(interval.as_dict()) if interval is not None else None,
+            trend=_plain(trend.as_dict()) if trend is not None else None,
+            preconditions=[_plain(p.as_dict()) for p in preconditions],
+            reason=why,
         )
         self.claims.append(claim)
         return claim
@@ -104,18 +161,39 @@ class ClaimsLedger:
         return [
             {
                 "id": c.id,
+                "kind": c.kind,
                 "statement": c.statement,
                 "paper": format_value(c.paper_value),
                 "measured": format_value(c.measured),
+                "interval": format_interval(c.interval),
                 "verdict": c.verdict,
+                "reason": c.reason,
             }
             for c in self.claims
         ]
 
 
+_FIELDS = {f.name for f in fields(Claim)}
+
+
 def read_claims(path: str | Path) -> list[Claim]:
-    """Claims from a ``claims.json`` file."""
-    return [Claim(**row) for row in json.loads(Path(path).read_text())]
+    """Claims from a ``claims.json`` file (rows written before the schema had kinds,
+    intervals and preconditions read with those empty)."""
+    rows = json.loads(Path(path).read_text())
+    for row in rows:
+        unknown = set(row) - _FIELDS
+        if unknown:
+            raise ValueError(
+                f"{path}: claim {row.get('id')!r} has unknown fields {sorted(unknown)}"
+            )
+    return [Claim(**row) for row in rows]
+
+
+def format_interval(interval: Mapping[str, Any] | None) -> str:
+    """``[low, high]`` in the short number form, or '' when there is none."""
+    if not interval:
+        return ""
+    return f"[{format_value(interval['low'])}, {format_value(interval['high'])}]"
 
 
 def format_value(value: Any) -> str:
