@@ -33,3 +33,15 @@ def test_swap_effects_measure_each_swap_against_the_step_before():
     assert effects[1]["l0_change_pct"] == pytest.approx(20.0)
     with pytest.raises(ParamError, match="groups"):
         swap_effects(steps, groups[:1])
+
+
+def test_a_minimum_band_holds_every_point_within_noise_of_the_minimum():
+    from saerepro.evals.comparisons import minimum_band, split_half_noise
+
+    curve = pd.Series([5.0, 2.0, 2.05, 2.5, 4.0], index=[9, 10, 11, 12, 13])
+    assert minimum_band(curve, 0.0) == [10.0]
+    assert minimum_band(curve, 0.05) == [10.0, 11.0]
+    assert minimum_band(curve, 0.3) == [10.0, 11.0, 12.0]
+    assert split_half_noise([(1.0, 1.1), (2.0, 2.0)]) == pytest.approx(0.1 / 1.05)
+    with pytest.raises(ParamError, match="relative_noise"):
+        minimum_band(curve, -0.1)

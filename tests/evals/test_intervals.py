@@ -1,7 +1,14 @@
 import numpy as np
 import pytest
 from saerepro.core.checks import ParamError
-from saerepro.evals.intervals import Interval, bootstrap, over_seeds, paired_difference
+from saerepro.evals.intervals import (
+    Interval,
+    bootstrap,
+    explained_variance_gap,
+    over_seeds,
+    paired_difference,
+    union,
+)
 
 
 def test_bootstrap_covers_the_mean_and_shrinks_with_more_samples():
@@ -42,3 +49,21 @@ def test_seed_range_and_bad_inputs():
         bootstrap([1.0])
     with pytest.raises(ParamError, match="low <= high"):
         Interval(1.0, 0.0, 0.95, "x")
+
+
+def test_explained_variance_gap_matches_the_direct_computation():
+    rng = np.random.default_rng(0)
+    total = rng.uniform(90, 110, 200)
+    sse_a, sse_b = 0.2 * total, 0.3 * total + rng.normal(0, 1, 200)
+    gap = explained_variance_gap(sse_a, sse_b, total)
+    direct = (1 - sse_a.sum() / total.sum()) - (1 - sse_b.sum() / total.sum())
+    assert gap.low < direct < gap.high and gap.low > 0.09
+    # over 2x: EV_a - 2 EV_b = 0.8 - 1.4 < 0
+    assert explained_variance_gap(sse_a, sse_b, total, factor=2.0).high < 0
+
+
+def test_union_spans_every_seed():
+    a, b = Interval(0.1, 0.2, 0.95, "boot"), Interval(0.15, 0.4, 0.95, "boot")
+    both = union([a, b])
+    assert (both.low, both.high) == (0.1, 0.4) and "union over 2 seeds" in both.method
+    assert union([a]) == a

@@ -246,3 +246,21 @@ def test_legacy_claims_files_still_read(tmp_path):
     path.write_text(json.dumps([{**row, "colour": "red"}]))
     with pytest.raises(ValueError, match="unknown fields"):
         read_claims(path)
+
+
+def test_a_claim_of_parts_fails_on_any_failed_part_and_is_open_on_any_open_one():
+    from saerepro.reporting.verdicts import all_hold
+
+    assert all_hold({"a": (True, ""), "b": (True, "")}) == (True, "")
+    assert all_hold({"a": (True, ""), "b": (None, "straddles"), "c": (False, "")})[0] is False
+    assert all_hold({"a": (True, ""), "b": (None, "straddles")}) == (None, "b: straddles")
+
+
+def test_a_minimum_is_judged_as_a_band():
+    from saerepro.reporting.verdicts import band_within
+
+    assert band_within([11.0], 10, 12, "s") == (True, "")
+    assert band_within([10.0, 12.0], 10, 12, "s")[0] is True
+    assert band_within([15.0, 16.0], 10, 12, "s")[0] is False
+    holds, reason = band_within([11.0, 14.0], 10, 12, "s_n^dec (n = 18)")
+    assert holds is None and "at 11, 14" in reason

@@ -88,3 +88,37 @@ def test_same_seed_same_model_and_stream():
 def test_bad_toy_config_names_the_parameter(kwargs, param):
     with pytest.raises(ParamError, match=param):
         ToyModelConfig(**kwargs)
+
+
+def test_an_evaluation_keeps_what_the_intervals_resample(paper_toy):
+    from saerepro.evals.intervals import explained_variance_gap
+    from saerepro.toy.jobs import evaluate_toy_sae, ground_truth_sae
+
+    sample = paper_toy.sample(5000, torch.Generator().manual_seed(0))
+    low, exact = (
+        evaluate_toy_sae(ground_truth_sae(paper_toy, k), paper_toy, sample, 1024, (12, 20))
+        for k in (2, 25)
+    )
+    assert len(low.chunk_sse) == len(low.chunk_total_variance) == 5  # 4 full chunks and a rest
+    total = sum(low.chunk_total_variance)
+    assert 1 - sum(low.chunk_sse) / total == pytest.approx(low.explained_variance, abs=1e-5)
+    assert len(exact.best_cosines) == 50 and min(exact.best_cosines) > 0.999
+    for n, (first, second) in low.nth_projection_halves.items():
+        assert first == pytest.approx(low.nth_projection[n], rel=0.2)
+        assert second == pytest.approx(low.nth_projection[n], rel=0.2)
+    gap = explained_variance_gap(
+        exact.chunk_sse, low.chunk_sse, low.chunk_total_variance, resamples=200
+    )
+    assert gap.low > 0, "at k = 25 the exact SAE explains more than at k = 2"
+
+
+def test_fig6_gets_more_seeds_either_side_of_the_true_l0():
+    from saerepro.core.params import load_params
+    from saerepro.sections.toy_l0 import SECTION, ToyL0Params
+
+    params = load_params(SECTION, ToyL0Params, tier="cpu")
+    assert params.neighbour_ks == (10, 11)
+    jobs = params.neighbour_jobs("ckpt")
+    assert {(j.k, j.seed) for j in jobs} == {(10, 1), (11, 1), (10, 2), (11, 2)}
+    assert all(j.settings == params.sweep_jobs("ckpt")[0].settings for j in jobs)
+    assert not {j.checkpoint for j in jobs} & {j.checkpoint for j in params.sweep_jobs("ckpt")}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,7 @@ class CacheIndex:
     n_tokens: int
     shards: tuple[tuple[str, int], ...]
     mean_sq_norm: float
+    provenance: dict[str, Any] = field(default_factory=dict)  # model, corpus (older caches: {})
 
     @property
     def scale(self) -> float:
@@ -92,8 +93,10 @@ def cache_activations(
     batch_size: int = 32,
     shard_tokens: int = 1 << 18,
     progress: bool = True,
+    provenance: dict[str, Any] | None = None,
 ) -> CacheIndex:
-    """Run ``windows`` through ``model`` and store the non-BOS activations as fp16 shards."""
+    """Run ``windows`` through ``model`` and store the non-BOS activations as fp16 shards;
+    ``provenance`` (the model's and the corpus's names) goes into the index."""
     require(batch_size >= 1, "batch_size", "at least 1", batch_size)
     require(shard_tokens >= 1, "shard_tokens", "at least 1", shard_tokens)
     n_windows, context = windows.shape
@@ -136,6 +139,7 @@ def cache_activations(
             n_tokens=count,
             shards=tuple(shards),
             mean_sq_norm=sum_sq / count,
+            provenance=dict(provenance or {}),
         )
         (tmp / INDEX_FILE).write_text(json.dumps(index.__dict__, indent=2) + "\n")
     return index
@@ -161,6 +165,22 @@ class ActivationStore:
     @property
     def d_model(self) -> int:
         return self.index.d_model
+
+    def sae_metadata(self) -> dict[str, Any]:
+        """What an SAE trained on this cache records about its inputs (SAELens metadata keys
+        where SAELens has one): the hook, the context, BOS handling, and the cache's
+        provenance."""
+        provenance = self.index.provenance
+        return {
+            "model_name": provenance.get("model"),
+            "hook_name": self.index.hook,
+            "hook_layer": self.index.layer,
+            "context_size": self.index.context,
+            "prepend_bos": True,  # every window starts with BOS ...
+            "bos_in_training": False,  # ... whose position the cache does not store
+            "corpus": provenance.get("corpus"),
+            "seqpos_slice": [1, self.index.context],
+        }
 
     @property
     def tokens(self) -> np.ndarray:

@@ -184,7 +184,14 @@ def build_activations(params: BackboneParams, data: BackboneData) -> None:
             windows = token_windows(
                 model.tokenizer, shuffled_texts(data, part, params.seed), params.context, n_windows
             )
-            cache_activations(model, windows, params.layer, tmp / part, params.batch_size)
+            cache_activations(
+                model,
+                windows,
+                params.layer,
+                tmp / part,
+                params.batch_size,
+                provenance={"model": params.model, "corpus": list(params.corpus.sources)},
+            )
         for task in params.probing.tasks:
             examples = read_task(data.probing, task)
             acts, lengths = example_activations(

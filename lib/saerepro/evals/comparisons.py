@@ -54,3 +54,20 @@ def swap_effects(steps: Sequence[PathStep], groups: Sequence[SwapGroup]) -> list
             }
         )
     return effects
+
+
+def split_half_noise(halves: Sequence[tuple[float, float]]) -> float:
+    """The largest relative disagreement of a statistic between two halves of its sample,
+    ``|a - b| / mean(a, b)``, over a curve's points: how far apart two points must be before
+    the curve's shape is more than sampling noise."""
+    require(len(halves) > 0, "halves", "at least one pair", len(halves))
+    return max(abs(a - b) / max(abs(a + b) / 2, 1e-12) for a, b in halves)
+
+
+def minimum_band(curve: pd.Series, relative_noise: float) -> list[float]:
+    """Every index of ``curve`` whose value is within ``relative_noise`` of the curve's minimum
+    (the minimum read as a tolerance band, not a single argmin)."""
+    require(relative_noise >= 0, "relative_noise", ">= 0", relative_noise)
+    require(len(curve) > 0, "curve", "at least one point", len(curve))
+    lowest = float(curve.min())
+    return [float(i) for i, v in curve.items() if v <= lowest + relative_noise * abs(lowest)]

@@ -102,3 +102,39 @@ def over_seeds(values: Sequence[float]) -> Interval:
     values = [float(v) for v in values]
     require(len(values) >= 2, "values", "two or more seeds", len(values))
     return Interval(min(values), max(values), 1.0, f"range over {len(values)} seeds")
+
+
+def explained_variance_gap(
+    sse_a: Sequence[float],
+    sse_b: Sequence[float],
+    total_variance: Sequence[float],
+    factor: float = 1.0,
+    **bootstrap_kwargs,
+) -> Interval:
+    """Bootstrap interval of ``EV_a - factor * EV_b`` over paired units (chunks or tokens), where
+    ``EV = 1 - sum(sse) / sum(total_variance)`` over the resampled units: two SAEs scored on the
+    same inputs."""
+    rows = np.stack([np.asarray(v, dtype=float) for v in (sse_a, sse_b, total_variance)], axis=1)
+
+    def gap(sample: np.ndarray) -> float:
+        total = sample[:, 2].sum()
+        return float((1 - sample[:, 0].sum() / total) - factor * (1 - sample[:, 1].sum() / total))
+
+    return bootstrap(rows, gap, **bootstrap_kwargs)
+
+
+def union(intervals: Sequence[Interval]) -> Interval:
+    """The smallest interval holding all of ``intervals``: one statistic's intervals over seeds
+    read together (the conservative way to combine bootstrap and seed noise)."""
+    require(len(intervals) > 0, "intervals", "at least one", len(intervals))
+    combined = intervals[0]
+    for other in intervals[1:]:
+        combined = combined.widened(other)
+    if len(intervals) > 1:
+        combined = Interval(
+            combined.low,
+            combined.high,
+            combined.level,
+            f"{intervals[0].method}, per seed, union over {len(intervals)} seeds",
+        )
+    return combined

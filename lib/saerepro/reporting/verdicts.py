@@ -166,3 +166,30 @@ def _short(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+def all_hold(parts: Mapping[str, tuple[Verdict, str]]) -> tuple[Verdict, str]:
+    """A claim made of parts that must all hold: does not hold if any part does not, is
+    inconclusive if any part is (and none fails), holds if every part holds."""
+    require(len(parts) > 0, "parts", "at least one part", len(parts))
+    if any(v is False for v, _ in parts.values()):
+        return False, ""
+    open_parts = {name: why for name, (v, why) in parts.items() if v is None}
+    if open_parts:
+        return None, "; ".join(f"{name}: {why}" for name, why in open_parts.items())
+    return True, ""
+
+
+def band_within(band: Sequence[float], low: float, high: float, what: str) -> tuple[Verdict, str]:
+    """Where a minimum lies, judged as a band (every x whose value is within noise of the
+    minimum): holds if the band lies in ``[low, high]``, does not hold if it misses it entirely,
+    inconclusive if it reaches outside (the curve is too flat to place the minimum)."""
+    require(len(band) > 0, "band", "at least one point", band)
+    if all(low <= x <= high for x in band):
+        return True, ""
+    if not any(low <= x <= high for x in band):
+        return False, ""
+    return None, (
+        f"{what} is within noise of its minimum at {', '.join(f'{x:g}' for x in band)}, "
+        f"wider than [{low:g}, {high:g}]"
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from saerepro.core.checks import require
+from saerepro.core.checks import bounded, require
 from saerepro.toy.jobs import ToyEvalJob, ToySAEJob, checkpoint_path
 from saerepro.toy.model import ToyModelConfig
 from saerepro.training.l0_control import AutoL0Finder, L0FinderConfig, LinearL0Schedule
@@ -34,6 +34,7 @@ class L0DynamicsParams:
     settle_fraction: float
     tolerance: float
     recovery_threshold: float
+    max_late_loss_drop: float = bounded(gt=0, lt=1)
     eval_samples: int
     eval_seed: int
     workers: int

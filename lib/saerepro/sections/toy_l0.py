@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from saerepro.core.checks import require
+from saerepro.core.checks import bounded, require
 from saerepro.toy.jobs import ToyEvalJob, ToySAEJob, checkpoint_path
 from saerepro.toy.model import ToyModelConfig
 from saerepro.training.trainer import TrainSettings
@@ -27,10 +28,12 @@ class ToyL0Params:
     sweep_ks: tuple[int, ...]
     sweep_samples: int
     sweep_seed: int
+    neighbour_seeds: tuple[int, ...]
     eval_samples: int
     eval_seed: int
     projection_ns: tuple[int, ...]
     recovery_threshold: float
+    max_late_loss_drop: float = bounded(gt=0, lt=1)
     workers: int
 
     def __post_init__(self) -> None:
@@ -84,6 +87,25 @@ class ToyL0Params:
             self.recovery_threshold,
         )
         require(self.workers >= 1, "workers", "an integer >= 1", self.workers)
+        require(
+            set(self.neighbour_ks) <= set(self.sweep_ks),
+            "sweep_ks",
+            f"a list containing the L0s either side of the true L0, {self.neighbour_ks}",
+            self.sweep_ks,
+        )
+        require(
+            self.sweep_seed not in self.neighbour_seeds,
+            "neighbour_seeds",
+            f"seeds other than sweep_seed={self.sweep_seed}",
+            self.neighbour_seeds,
+        )
+
+    @property
+    def neighbour_ks(self) -> tuple[int, int]:
+        """The L0s either side of the true L0 (10 and 11 for 10.95): where the learned and the
+        ground-truth SAE are closest, so where Fig. 6 needs more than one seed."""
+        below = math.floor(self.model.true_l0)
+        return below, below + 1
 
     def settings(self, samples: int) -> TrainSettings:
         return TrainSettings(total_samples=samples, batch_size=self.batch_size, lr=self.lr)
@@ -127,4 +149,19 @@ class ToyL0Params:
                 checkpoint_path(checkpoint_root, "sweep", k, self.sweep_seed),
             )
             for k in self.sweep_ks
+        ]
+
+    def neighbour_jobs(self, checkpoint_root: str | Path) -> list[ToySAEJob]:
+        """More seeds of the sweep SAEs at :attr:`neighbour_ks` (Fig. 6's seed interval)."""
+        return [
+            ToySAEJob(
+                self.model,
+                k,
+                self.d_sae,
+                self.settings(self.sweep_samples),
+                seed,
+                checkpoint_path(checkpoint_root, "sweep", k, seed),
+            )
+            for seed in self.neighbour_seeds
+            for k in self.neighbour_ks
         ]

@@ -102,7 +102,10 @@ def unit_decoder(sae: TrainingSAE) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class ToySAEEval:
-    """How an SAE does on held-out toy samples."""
+    """How an SAE does on held-out toy samples, with what the verdicts' intervals resample: the
+    squared error and total variance of each selection chunk (BatchTopK selects per chunk, so
+    chunks, not samples, are the independent units), each true feature's best cosine, and s_n^dec
+    on the two halves of the sample (its sampling noise)."""
 
     mse: float
     explained_variance: float
@@ -110,6 +113,10 @@ class ToySAEEval:
     dead_latents: int
     feature_recovery: float
     nth_projection: dict[int, float]
+    chunk_sse: tuple[float, ...] = ()
+    chunk_total_variance: tuple[float, ...] = ()
+    best_cosines: tuple[float, ...] = ()
+    nth_projection_halves: dict[int, tuple[float, float]] = field(default_factory=dict)
 
     def as_row(self) -> dict[str, float]:
         """A flat dict for a results table (one ``s_n=<n>`` column per n)."""
@@ -120,22 +127,37 @@ class ToySAEEval:
         return row | {f"s_n={n}": v for n, v in self.nth_projection.items()}
 
 
+def _chunk_sums(values: torch.Tensor, batch_size: int) -> tuple[float, ...]:
+    return tuple(float(chunk.sum()) for chunk in torch.split(values, batch_size))
+
+
 def evaluate_toy_sae(
     sae: TrainingSAE, model: ToyModel, sample: ToySample, batch_size: int, ns: Sequence[int]
 ) -> ToySAEEval:
     """Reconstruction, sparsity, recovery of the true features and s_n^dec on ``sample``."""
-    acts, recons = encode_decode(sae, sample.inputs, batch_size)
+    x = sample.inputs
+    acts, recons = encode_decode(sae, x, batch_size)
     W_dec = unit_decoder(sae)
     b_dec = sae.b_dec.detach()
     cosines = metrics.decoder_feature_cosines(W_dec, model.features)
-    projections = metrics.nth_decoder_projections(sample.inputs, W_dec, b_dec, ns)
+    projections = metrics.nth_decoder_projections(x, W_dec, b_dec, ns)
+    half = len(x) // 2
+    halves = zip(
+        metrics.nth_decoder_projections(x[:half], W_dec, b_dec, ns),
+        metrics.nth_decoder_projections(x[half:], W_dec, b_dec, ns),
+        strict=True,
+    )
     return ToySAEEval(
-        mse=metrics.mse(sample.inputs, recons),
-        explained_variance=metrics.explained_variance(sample.inputs, recons),
+        mse=metrics.mse(x, recons),
+        explained_variance=metrics.explained_variance(x, recons),
         l0=metrics.mean_l0(acts),
         dead_latents=metrics.dead_latents(acts),
         feature_recovery=metrics.feature_recovery(cosines),
         nth_projection=dict(zip(ns, projections, strict=True)),
+        chunk_sse=_chunk_sums((x - recons).pow(2).sum(-1), batch_size),
+        chunk_total_variance=_chunk_sums((x - x.mean(0)).pow(2).sum(-1), batch_size),
+        best_cosines=tuple(float(v) for v in cosines.max(dim=0).values),
+        nth_projection_halves=dict(zip(ns, halves, strict=True)),
     )
 
 

@@ -1,11 +1,14 @@
 """SAEs trained on a cached LLM activation store: one job per SAE, run in worker processes.
 
 A job names the cache folder, the SAELens architecture and config, how long to train and where
-to save; a penalty-based SAE (JumpReLU, ReLU/L1) may have its coefficient tuned toward an L0.
+to save; a penalty-based SAE (JumpReLU, ReLU/L1) trains at a fixed coefficient after a warm-up
+(:class:`saerepro.training.fixed_penalty.FixedPenalty`, as its papers train it) or has its
+coefficient tuned toward an L0 while it trains (:class:`PenaltyTarget`).
 The worker streams shuffled batches from the cache (as many epochs as the token budget needs),
 trains with :func:`saerepro.training.trainer.train_sae`, and saves the SAE as SAELens's *inference*
 model (decoder rows folded to unit norm; a BatchTopK SAE becomes a JumpReLU with its learned
-threshold) beside a ``training.json`` with the loss curve. Load it back with
+threshold; the activation scale folded in, so the saved SAE takes raw activations; the cache's
+provenance in its metadata) beside a ``training.json`` with the loss curve. Load it back with
 :func:`saerepro.saes.checkpoints.load_sae`.
 """
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +25,9 @@ from saerepro.data.activations import ActivationStore
 from saerepro.saes.checkpoints import save_inference_sae
 from saerepro.training import seeds
 from saerepro.training.decoder_bias import centre_decoder_bias
+from saerepro.training.fixed_penalty import FixedPenalty
 from saerepro.training.sparsity_control import L0Calibration, SparsityController, penalty_name
-from saerepro.training.trainer import TrainSettings, make_training_sae, train_sae
+from saerepro.training.trainer import StepHook, TrainSettings, make_training_sae, train_sae
 
 TRAINING_FILE = "training.json"
 
@@ -60,7 +65,7 @@ class CachedSAEJob:
     settings: TrainSettings
     seed: int
     checkpoint: str
-    penalty: PenaltyTarget | None = None
+    penalty: PenaltyTarget | FixedPenalty | None = None
     centre_decoder_bias: bool = False
     init_seed: int | None = None
     data_seed: int | None = None
@@ -95,20 +100,26 @@ class CachedSAERun:
     final_coefficient: float | None = None
 
 
-def train_cached_sae(job: CachedSAEJob) -> CachedSAERun:
-    """Train one SAE on the cache and save it (inference form plus ``training.json``)."""
+def train_cached_sae(job: CachedSAEJob, hooks: Sequence[StepHook] = ()) -> CachedSAERun:
+    """Train one SAE on the cache and save it (inference form plus ``training.json``);
+    ``hooks`` (for example a probe that records dead latents) run after the job's own."""
     store = ActivationStore(job.train_dir)
     tokens = job.settings.steps * job.settings.batch_size
     epochs = math.ceil(tokens / len(store)) + 1  # shards drop their last partial batch
-    sae = make_training_sae(job.architecture, job.initial_seed, d_in=store.d_model, **job.sae_cfg)
+    fixed = isinstance(job.penalty, FixedPenalty)
+    sae_cfg = dict(job.sae_cfg)
+    if fixed:
+        sae_cfg |= job.penalty.sae_cfg(job.architecture, job.settings.steps)
+    sae = make_training_sae(job.architecture, job.initial_seed, d_in=store.d_model, **sae_cfg)
     batches = store.batches(job.settings.batch_size, seed=job.batch_seed, epochs=epochs)
-    calibrate = job.penalty is not None and job.penalty.calibrate
-    controller, hooks = None, []
+    tuned = job.penalty is not None and not fixed
+    calibrate = tuned and job.penalty.calibrate
+    controller, own_hooks = None, []
     if job.centre_decoder_bias or calibrate:
-        hooks.append(centre_decoder_bias)
-    if job.penalty is not None:
+        own_hooks.append(centre_decoder_bias)
+    if tuned:
         if calibrate:
-            hooks.append(L0Calibration(job.penalty.target_l0))
+            own_hooks.append(L0Calibration(job.penalty.target_l0))
         controller = SparsityController(
             penalty_name(job.architecture),
             job.penalty.target_l0,
@@ -118,7 +129,12 @@ def train_cached_sae(job: CachedSAEJob) -> CachedSAERun:
             gain=job.penalty.gain,
         )
     result = train_sae(
-        sae, batches, job.settings, hooks=hooks, progress=False, controller=controller
+        sae,
+        batches,
+        job.settings,
+        hooks=[*own_hooks, *hooks],
+        progress=False,
+        controller=controller,
     )
     coefficients = []
     if controller is not None:
@@ -135,7 +151,13 @@ def train_cached_sae(job: CachedSAEJob) -> CachedSAERun:
         coefficients=coefficients,
         final_coefficient=None if controller is None else controller.value,
     )
-    save_inference_sae(sae, job.checkpoint, {TRAINING_FILE: json.dumps(asdict(run)) + "\n"})
+    save_inference_sae(
+        sae,
+        job.checkpoint,
+        {TRAINING_FILE: json.dumps(asdict(run)) + "\n"},
+        activation_scale=store.scale,
+        metadata=store.sae_metadata(),
+    )
     return run
 
 
