@@ -110,6 +110,11 @@ def test_activation_shards_round_trip_exactly(model, windows, tmp_path):
     assert normalised.pow(2).sum(-1).mean() == pytest.approx(model.cfg.d_model, rel=1e-3)
     rows = torch.cat(list(store.batches(batch_size=1, seed=0, normalised=False)))
     assert sorted(map(tuple, rows.tolist())) == sorted(map(tuple, expected.tolist()))
+    full = extract_resid(model, torch.from_numpy(windows.astype(np.int64)), 8)
+    bos = store.bos_row(normalised=False)
+    assert torch.allclose(full[:, 0].float(), bos.expand(3, -1), atol=1e-4), "one BOS vector"
+    assert bos.norm() > 5 * expected.norm(dim=-1).median()
+    assert index.provenance["bos_max_deviation"] < 1e-4
 
 
 def test_example_activations_zero_bos_and_padding(model):

@@ -56,9 +56,10 @@ def test_heldout_metrics_match_the_dense_computation(activation_cache, cached_jo
     assert s_n[2] == metrics.nth_decoder_projection(x, sae.W_dec.detach(), sae.b_dec.detach(), 2)
 
 
-def test_sweep_params_at_every_tier_scale_n_to_the_width():
+def test_sweep_params_at_every_tier_follow_sbws_rule_for_n():
     cpu = llm_l0_sweep.load("cpu")
-    assert cpu.projection_ns == tuple(round(n * cpu.d_sae / 32768) for n in cpu.paper_ns)
+    assert min(cpu.projection_ns) > max(cpu.ks), "N above every L0 of the grid"
+    assert max(cpu.projection_ns) <= cpu.d_sae // 2
     assert min(cpu.ks) < 32 and max(cpu.ks) > 640 / 4  # the grid brackets the range asked for
     paper = llm_l0_sweep.load("paper")  # validated, never run here
     assert paper.d_sae == 32768 and paper.projection_ns[0] == 700 and paper.recipe.lr == 3e-4
@@ -76,7 +77,9 @@ def test_sweep_params_at_every_tier_scale_n_to_the_width():
         ({"ks": [8, 4, 16]}, "ks"),
         ({"ks": [4, 8, 256]}, "ks"),
         ({"ks": [4, 8]}, "ks"),
-        ({"paper_ns": [700, 701, 10000]}, "paper_ns"),
+        ({"projection_ns": [32, 96, 128]}, "projection_ns"),  # 32 < plausible L0 64
+        ({"projection_ns": [80, 96, 200]}, "projection_ns"),  # 200 > d_sae / 2
+        ({"plausible_l0": 0}, "plausible_l0"),
         ({"d_sae": 0}, "d_sae"),
         ({"recipe": {"lr_decay_fraction": 1.5}}, "recipe.lr_decay_fraction"),
         ({"recipe": {"train_tokens": 10}}, "recipe.train_tokens"),

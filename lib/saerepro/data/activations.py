@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from saerepro.core.atomic import atomic_directory
 from saerepro.core.checks import require
 
-INDEX_FILE, TOKENS_FILE = "index.json", "tokens.npy"
+INDEX_FILE, TOKENS_FILE, BOS_FILE = "index.json", "tokens.npy", "bos.npy"
 
 
 def resid_hook(layer: int) -> str:
@@ -118,9 +118,14 @@ def cache_activations(
             unit="tok",
             disable=not progress,
         )
+        bos, bos_deviation = None, 0.0
         for start in range(0, n_windows, batch_size):
             batch = torch.from_numpy(windows[start : start + batch_size].astype(np.int64))
-            acts = extract_resid(model, batch, layer)[:, 1:].reshape(-1, model.cfg.d_model)
+            resid = extract_resid(model, batch, layer)
+            if bos is None:  # causal attention: BOS at position 0 sees only itself
+                bos = resid[0, 0].float()
+            bos_deviation = max(bos_deviation, float((resid[:, 0].float() - bos).abs().max()))
+            acts = resid[:, 1:].reshape(-1, model.cfg.d_model)
             sum_sq += float(acts.double().pow(2).sum())
             count += len(acts)
             pending.append(acts.to(torch.float16).numpy())
@@ -131,6 +136,8 @@ def cache_activations(
         if pending:
             flush()
         np.save(tmp / TOKENS_FILE, windows)
+        if bos is not None:
+            np.save(tmp / BOS_FILE, bos.numpy())  # fp32: the BOS norm overflows fp16
         index = CacheIndex(
             hook=resid_hook(layer),
             layer=layer,
@@ -139,7 +146,7 @@ def cache_activations(
             n_tokens=count,
             shards=tuple(shards),
             mean_sq_norm=sum_sq / count,
-            provenance=dict(provenance or {}),
+            provenance=dict(provenance or {}) | {"bos_max_deviation": bos_deviation},
         )
         (tmp / INDEX_FILE).write_text(json.dumps(index.__dict__, indent=2) + "\n")
     return index
@@ -177,7 +184,8 @@ class ActivationStore:
             "hook_layer": self.index.layer,
             "context_size": self.index.context,
             "prepend_bos": True,  # every window starts with BOS ...
-            "bos_in_training": False,  # ... whose position the cache does not store
+            "bos_in_training": False,  # ... whose position the cache does not store (the
+            # trainer says True when it mixes the BOS row back in)
             "corpus": provenance.get("corpus"),
             "seqpos_slice": [1, self.index.context],
         }
@@ -215,22 +223,56 @@ class ActivationStore:
         )
         return self.read(0, n, normalised)
 
+    def bos_row(self, normalised: bool = True) -> torch.Tensor:
+        """The BOS position's activation (one vector: every window starts with the same BOS,
+        which attends only to itself), in the store's normalisation."""
+        file = self.folder / BOS_FILE
+        if not file.is_file():
+            raise FileNotFoundError(
+                f"the cache at {str(self.folder)!r} has no {BOS_FILE}: rebuild it with the "
+                "backbone's activations step"
+            )
+        bos = torch.from_numpy(np.load(file).astype(np.float32))
+        return bos * self.scale if normalised else bos
+
+    def bos_rows_per_batch(self, batch_size: int) -> int:
+        """How many rows of a batch are BOS at its natural frequency, 1 in ``context``."""
+        return batch_size // self.index.context
+
     def batches(
-        self, batch_size: int, seed: int, epochs: int = 1, normalised: bool = True
+        self,
+        batch_size: int,
+        seed: int,
+        epochs: int = 1,
+        normalised: bool = True,
+        with_bos: bool = False,
     ) -> Iterator[torch.Tensor]:
         """Shuffled batches: shard order and rows within each shard permuted per epoch.
 
         The windows were shuffled by document before caching, so shuffling within shards mixes
-        the sources; each shard is read into memory once per epoch.
+        the sources; each shard is read into memory once per epoch. ``with_bos``: the first
+        :meth:`bos_rows_per_batch` rows of every batch are the BOS activation, so training sees
+        BOS at its natural frequency (the cache itself never stores the BOS position).
         """
         require(batch_size >= 1, "batch_size", "at least 1", batch_size)
+        bos = self.bos_row(normalised) if with_bos else None
+        n_bos = self.bos_rows_per_batch(batch_size) if with_bos else 0
+        require(
+            not with_bos or n_bos >= 1,
+            "batch_size",
+            f"at least the context ({self.index.context}) for a batch to hold one BOS row",
+            batch_size,
+        )
         rng = np.random.default_rng(seed)
         for _ in range(epochs):
             for shard_id in rng.permutation(len(self._shards)):
                 shard = np.asarray(self._shards[shard_id])
                 order = rng.permutation(len(shard))
                 for start in range(0, len(order) - batch_size + 1, batch_size):
-                    yield self._to_tensor(shard[order[start : start + batch_size]], normalised)
+                    batch = self._to_tensor(shard[order[start : start + batch_size]], normalised)
+                    if bos is not None:
+                        batch[:n_bos] = bos
+                    yield batch
 
 
 def example_activations(

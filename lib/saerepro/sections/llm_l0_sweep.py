@@ -21,7 +21,6 @@ from saerepro.training.cached_jobs import CachedSAEJob
 from saerepro.training.recipe import TrainingRecipe
 
 SECTION = "llm_l0_sweep"
-PAPER_WIDTH = 32768  # SBW §4: Gemma-2-2b layer 12 SAEs with 32k latents
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,8 @@ class LLMSweepParams:
     ks: tuple[int, ...]
     recipe: TrainingRecipe  # params.yaml: recipe, with this section's overrides
     seed: int
-    paper_ns: tuple[int, ...]  # N of s_n^dec at the paper's width, rescaled to d_sae
+    projection_ns: tuple[int, ...]  # N of s_n^dec (SBW §3.2's rule: see __post_init__)
+    plausible_l0: int  # the largest L0 that could be right: every N must lie above it
     eval_tokens: int
     projection_tokens: int
     ce_windows: int
@@ -51,17 +51,22 @@ class LLMSweepParams:
             f"at least three increasing integers in 1..{self.d_sae - 1} (below d_sae)",
             self.ks,
         )
+        # SBW §3.2: "n should be sufficiently larger than a reasonable guess at the correct
+        # L0 ... picking n up to about h/2 seems to work well"
         require(
-            len(self.paper_ns) >= 3 and all(1 <= n <= PAPER_WIDTH for n in self.paper_ns),
-            "paper_ns",
-            f"at least three values of N in 1..{PAPER_WIDTH} (the paper's width)",
-            self.paper_ns,
+            len(self.projection_ns) >= 3
+            and list(self.projection_ns) == sorted(set(self.projection_ns))
+            and all(self.plausible_l0 < n <= self.d_sae // 2 for n in self.projection_ns),
+            "projection_ns",
+            f"at least three increasing values of N in ({self.plausible_l0}, {self.d_sae // 2}]: "
+            "above plausible_l0 and at most half the width d_sae (SBW §3.2)",
+            self.projection_ns,
         )
         require(
-            len(set(self.projection_ns)) == len(self.paper_ns),
-            "paper_ns",
-            f"values that stay distinct once rescaled to d_sae={self.d_sae}",
-            self.paper_ns,
+            1 <= self.plausible_l0 < self.d_sae,
+            "plausible_l0",
+            f"an integer in 1..{self.d_sae - 1}",
+            self.plausible_l0,
         )
         require(
             len(self.probe_ks) >= 1 and all(k >= 1 for k in self.probe_ks),
@@ -77,11 +82,6 @@ class LLMSweepParams:
         ):
             require(getattr(self, name) >= 1, name, "an integer >= 1", getattr(self, name))
         require(self.flat_tolerance > 0, "flat_tolerance", "> 0", self.flat_tolerance)
-
-    @property
-    def projection_ns(self) -> tuple[int, ...]:
-        """The paper's N at our width: N * d_sae / 32768 (at least 1)."""
-        return tuple(max(1, round(n * self.d_sae / PAPER_WIDTH)) for n in self.paper_ns)
 
     def jobs(self, train_dir: str | Path, checkpoint_root: str | Path) -> list[CachedSAEJob]:
         """One BatchTopK SAE per L0 of the grid, widest k first (the slowest start first)."""

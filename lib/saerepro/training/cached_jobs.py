@@ -56,7 +56,9 @@ class CachedSAEJob:
     and its batch order are drawn with seeds derived from its width and ``seed``
     (:mod:`saerepro.training.seeds`), unless ``init_seed`` or ``data_seed`` names one.
     ``centre_decoder_bias`` starts the decoder bias at the first batch's mean
-    (:mod:`saerepro.training.decoder_bias`); a calibrated penalty always does.
+    (:mod:`saerepro.training.decoder_bias`); a calibrated penalty always does. ``with_bos``
+    trains on batches with the BOS activation at its natural frequency (CU trained with BOS in
+    the data); every other SAE trains without it, as the cache stores no BOS position.
     """
 
     train_dir: str
@@ -69,6 +71,7 @@ class CachedSAEJob:
     centre_decoder_bias: bool = False
     init_seed: int | None = None
     data_seed: int | None = None
+    with_bos: bool = False  # BOS rows mixed into every batch at their natural frequency
 
     @property
     def initial_seed(self) -> int:
@@ -111,7 +114,9 @@ def train_cached_sae(job: CachedSAEJob, hooks: Sequence[StepHook] = ()) -> Cache
     if fixed:
         sae_cfg |= job.penalty.sae_cfg(job.architecture, job.settings.steps)
     sae = make_training_sae(job.architecture, job.initial_seed, d_in=store.d_model, **sae_cfg)
-    batches = store.batches(job.settings.batch_size, seed=job.batch_seed, epochs=epochs)
+    batches = store.batches(
+        job.settings.batch_size, seed=job.batch_seed, epochs=epochs, with_bos=job.with_bos
+    )
     tuned = job.penalty is not None and not fixed
     calibrate = tuned and job.penalty.calibrate
     controller, own_hooks = None, []
@@ -156,7 +161,7 @@ def train_cached_sae(job: CachedSAEJob, hooks: Sequence[StepHook] = ()) -> Cache
         job.checkpoint,
         {TRAINING_FILE: json.dumps(asdict(run)) + "\n"},
         activation_scale=store.scale,
-        metadata=store.sae_metadata(),
+        metadata=store.sae_metadata() | {"bos_in_training": job.with_bos},
     )
     return run
 
