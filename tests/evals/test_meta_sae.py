@@ -87,3 +87,36 @@ def test_section_params_meta_width_and_extra_jobs(tmp_path):
         section.MetaSAEParams(**(values | {"width_ratio": 1.0}))
     with pytest.raises(ParamError, match="width_ratio"):
         section.MetaSAEParams(**(values | {"width_ratio": 1.5})).meta_width(4)
+
+
+def test_the_pca_ceiling_of_isotropic_rows_is_the_share_of_dimensions():
+    from saerepro.evals.meta_sae_baselines import (
+        pca_variance_explained,
+        principal_basis,
+        random_unit_directions,
+        sparse_in_basis_variance_explained,
+    )
+
+    rows = random_unit_directions(20000, 64, seed=0)
+    assert pca_variance_explained(rows, 16) == pytest.approx(16 / 64, abs=0.02)
+    assert pca_variance_explained(rows, 64) == pytest.approx(1.0)
+    basis = principal_basis(rows, 16)
+    torch.testing.assert_close(basis @ basis.T, torch.eye(16, dtype=basis.dtype), atol=1e-8, rtol=0)
+    sparse = sparse_in_basis_variance_explained(rows, basis, 4)
+    assert 0.1 < sparse < pca_variance_explained(rows, 16)
+    assert sparse_in_basis_variance_explained(rows, basis, 16) == pytest.approx(
+        pca_variance_explained(rows, 16), abs=1e-6
+    )
+    with pytest.raises(ParamError, match="n_components"):
+        pca_variance_explained(rows, 65)
+
+
+def test_planted_rows_beat_the_random_null():
+    from saerepro.evals.meta_sae_baselines import null_max_cosines, random_unit_directions
+
+    reference = random_unit_directions(500, 64, seed=1)
+    near = reference[:50] + 0.05 * random_unit_directions(50, 64, seed=2)
+    matched = (torch.nn.functional.normalize(near, dim=1) @ reference.T).max(dim=1).values
+    null = null_max_cosines(reference, 50, seed=3)
+    assert matched.min() > 0.95 and null.max() < 0.6
+    assert torch.equal(null, null_max_cosines(reference, 50, seed=3))

@@ -154,3 +154,28 @@ def test_section_params_and_the_pairs_of_a_family(tmp_path):
     assert [m.seed for m in section.seed_pair(family)] == [0, 1]
     with pytest.raises(ParamError, match="family"):
         section.seed_pair(SAEFamily(tmp_path, members[1:], {}))
+
+
+def test_stitching_checks_on_known_answers():
+    from saerepro.evals.stitching import Decoder
+    from saerepro.evals.stitching_checks import (
+        alive_latents,
+        bias_agreement,
+        largest_group_share,
+        rates_at,
+    )
+
+    codes = torch.tensor([[0.0, 1.0, 0.0], [0.0, 2.0, 0.5]])
+    assert alive_latents(codes).tolist() == [False, True, True]
+    max_cos = torch.tensor([0.2, 0.4, 0.8, 0.9])
+    lowers = torch.tensor([True, False, True, False])
+    at = rates_at(max_cos, lowers, 0.5)
+    assert (at.true_positive_rate, at.false_positive_rate) == (0.5, 0.5) and at.youden == 0.0
+    assert rates_at(max_cos, lowers, 0.95).true_positive_rate == 1.0
+    cosines = torch.eye(4)[:2] * 0.6 + 0.3  # 2 small x 4 large: 0.9 on the diagonal, 0.3 off
+    shares = largest_group_share(cosines, [0.25, 0.5, 0.95])
+    assert shares[0.25] == 1.0 and shares[0.5] == pytest.approx(2 / 6) and shares[0.95] == 0.0
+    bias = torch.tensor([1.0, 0.0])
+    a = Decoder(torch.eye(2), bias)
+    assert bias_agreement(a, Decoder(torch.eye(2), 2 * bias)) == pytest.approx(1.0)
+    assert bias_agreement(a, Decoder(torch.eye(2), torch.tensor([0.0, 1.0]))) == pytest.approx(0.0)
