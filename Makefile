@@ -32,12 +32,12 @@ lab: setup
 	$(BIN)/jupyter lab --notebook-dir=. $(ROOT_FLAG) $(LAB_ARGS)
 
 lint: setup
-	$(BIN)/ruff check lib tests notebooks benchmarks
-	$(BIN)/ruff format --check lib tests notebooks benchmarks
+	$(BIN)/ruff check lib tests notebooks benchmarks studies
+	$(BIN)/ruff format --check lib tests notebooks benchmarks studies
 
 format: setup
-	$(BIN)/ruff check --fix lib tests notebooks benchmarks
-	$(BIN)/ruff format lib tests notebooks benchmarks
+	$(BIN)/ruff check --fix lib tests notebooks benchmarks studies
+	$(BIN)/ruff format lib tests notebooks benchmarks studies
 
 ## dvc.yaml from the stage registry (lib/saerepro/pipeline.py)
 pipeline: setup

@@ -26,7 +26,7 @@ from saerepro.saes.checkpoints import sae_name
 from saerepro.sections import batchtopk
 from saerepro.sections.toy_l0 import SECTION as TOY_SECTION
 from saerepro.sections.toy_l0 import ToyL0Params
-from saerepro.toy.jobs import ToySAEJob, ToySAERun, checkpoint_path, train_toy_sae
+from saerepro.toy.jobs import ToySAEJob, ToySAERun, train_toy_sae
 from saerepro.training.cached_jobs import CachedSAEJob, CachedSAERun, train_cached_sae
 from saerepro.training.recipe import TrainingRecipe
 
@@ -135,17 +135,7 @@ class BimodalityParams:
     def toy_jobs(self, toy: ToyL0Params, root: str | Path) -> list[ToySAEJob]:
         """BatchTopK SAEs on the toy model at each headline k (the true L0 and two wrong ones)."""
         seed = toy.headline_seeds[0]
-        return [
-            ToySAEJob(
-                toy.model,
-                k,
-                toy.d_sae,
-                toy.settings(self.toy_samples),
-                seed,
-                checkpoint_path(root, "toy", k, seed),
-            )
-            for k in toy.headline_ks
-        ]
+        return [toy.job(root, "toy", k, seed, self.toy_samples) for k in toy.headline_ks]
 
     def all_jobs(
         self, toy: ToyL0Params, train_dir: str | Path, root: str | Path

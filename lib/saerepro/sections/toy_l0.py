@@ -122,17 +122,23 @@ class ToyL0Params:
             k=k,
         )
 
+    def job(
+        self, checkpoint_root: str | Path, group: str, k: int, seed: int, samples: int
+    ) -> ToySAEJob:
+        """One BatchTopK SAE at ``k`` on ``samples`` fresh samples, saved under ``group``."""
+        return ToySAEJob(
+            self.model,
+            k,
+            self.d_sae,
+            self.settings(samples),
+            seed,
+            checkpoint_path(checkpoint_root, group, k, seed),
+        )
+
     def headline_jobs(self, checkpoint_root: str | Path) -> list[ToySAEJob]:
         """The Fig. 1 SAEs: every headline k on every headline seed."""
         return [
-            ToySAEJob(
-                self.model,
-                k,
-                self.d_sae,
-                self.settings(self.headline_samples),
-                seed,
-                checkpoint_path(checkpoint_root, "headline", k, seed),
-            )
+            self.job(checkpoint_root, "headline", k, seed, self.headline_samples)
             for seed in self.headline_seeds
             for k in self.headline_ks
         ]
@@ -140,28 +146,14 @@ class ToyL0Params:
     def sweep_jobs(self, checkpoint_root: str | Path) -> list[ToySAEJob]:
         """The Fig. 2 / Fig. 6 sweep: one SAE per k."""
         return [
-            ToySAEJob(
-                self.model,
-                k,
-                self.d_sae,
-                self.settings(self.sweep_samples),
-                self.sweep_seed,
-                checkpoint_path(checkpoint_root, "sweep", k, self.sweep_seed),
-            )
+            self.job(checkpoint_root, "sweep", k, self.sweep_seed, self.sweep_samples)
             for k in self.sweep_ks
         ]
 
     def neighbour_jobs(self, checkpoint_root: str | Path) -> list[ToySAEJob]:
         """More seeds of the sweep SAEs at :attr:`neighbour_ks` (Fig. 6's seed interval)."""
         return [
-            ToySAEJob(
-                self.model,
-                k,
-                self.d_sae,
-                self.settings(self.sweep_samples),
-                seed,
-                checkpoint_path(checkpoint_root, "sweep", k, seed),
-            )
+            self.job(checkpoint_root, "sweep", k, seed, self.sweep_samples)
             for seed in self.neighbour_seeds
             for k in self.neighbour_ks
         ]
