@@ -50,3 +50,19 @@ def test_tidy_rewrites_a_notebook_and_keeps_its_results(tmp_path):
     again = nbformat.read(path, as_version=4)
     assert [o["output_type"] for o in again.cells[0].outputs] == ["stream", "execute_result"]
     assert again.cells[0].outputs[1]["data"]["text/plain"] == "42"
+
+
+def test_tidy_makes_papermills_recorded_paths_relative(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["papermill"] = {
+        "input_path": f"{tmp_path}/notebooks/01_toy_l0.ipynb",
+        "output_path": f"{tmp_path}/results/toy_l0/01_toy_l0.ipynb",
+        "parameters": {"tier": "cpu"},
+    }
+    path = tmp_path / "nb.ipynb"
+    path.write_text(nbformat.writes(nb))
+    tidy(path, tmp_path)
+    papermill = nbformat.read(path, as_version=4).metadata["papermill"]
+    assert papermill["input_path"] == "notebooks/01_toy_l0.ipynb"
+    assert papermill["output_path"] == "results/toy_l0/01_toy_l0.ipynb"
+    assert papermill["parameters"] == {"tier": "cpu"}

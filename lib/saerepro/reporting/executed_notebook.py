@@ -4,7 +4,7 @@ Each notebook stage runs this on papermill's output. It keeps every result and e
 changes three things: a text progress bar is reduced to its final state (one line per bar
 instead of one output per update), the ``IProgress not found`` warning that tqdm prints where
 ipywidgets is absent is dropped, and absolute paths of the machine the notebook ran on (the
-repository root) are made relative.
+repository root) are made relative, in the outputs and in papermill's metadata.
 
 ``python -m saerepro.reporting.executed_notebook NOTEBOOK [--root DIR]``
 """
@@ -98,6 +98,8 @@ def tidy(notebook: str | Path, root: str | Path = REPO_ROOT) -> Path:
         if cell.get("cell_type") == "code":
             outputs = tidy_outputs([dict(o) for o in cell.get("outputs", [])], str(root))
             cell["outputs"] = [nbformat.from_dict(o) for o in outputs]
+    # papermill records the input and output paths it was given (absolute, from run_notebook)
+    content.metadata = nbformat.from_dict(_relative(dict(content.metadata), str(root)))
     return atomic_write_text(path, nbformat.writes(content))
 
 
