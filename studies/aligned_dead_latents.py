@@ -29,7 +29,8 @@ from saerepro.data.activations import ActivationStore
 from saerepro.data.backbone import BackboneData
 from saerepro.evals.heldout import heldout_metrics
 from saerepro.saes.checkpoints import load_sae
-from saerepro.training.cached_jobs import CachedSAEJob, PenaltyTarget, train_cached_sae
+from saerepro.sections import bimodality
+from saerepro.training.cached_jobs import CachedSAEJob, train_cached_sae
 from saerepro.training.dead_latents import DeadLatentProbe
 from saerepro.training.trainer import TrainSettings
 
@@ -82,14 +83,16 @@ class Run:
     settings: TrainSettings
     window: int
     every: int
+    tier: str
 
 
 def job_of(run: Run) -> CachedSAEJob:
     v = run.variant
     sae_cfg: dict[str, float] = {"d_sae": run.d_sae, "decoder_init_norm": v.decoder_init_norm}
     penalty = None
-    if v.controller:
-        penalty = PenaltyTarget(run.target_l0, 2.0, 0.02, gain=1.0, calibrate=v.calibrate)
+    if v.controller:  # the bimodality section's own controller settings
+        tuned = bimodality.load(run.tier).penalty.target(v.architecture, run.target_l0)
+        penalty = replace(tuned, calibrate=v.calibrate)
     else:
         sae_cfg |= {
             "l1_coefficient": v.fixed_l1,
@@ -143,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = TrainSettings(tokens, batch, lr=5e-4, lr_decay_fraction=0.2)
     window = max(1, min(500, settings.steps // 4))
     runs = [
-        Run(v, str(train_dir), str(work / f"v{i}"), d_sae, target, settings, window, 2)
+        Run(v, str(train_dir), str(work / f"v{i}"), d_sae, target, settings, window, 2, tier)
         for i, v in enumerate(variants(args.fixed_l1))
     ]
     results = map_jobs(train_variant, runs, workers=args.workers, desc="aligned dead latents")

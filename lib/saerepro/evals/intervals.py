@@ -39,15 +39,6 @@ class Interval:
             "method": self.method,
         }
 
-    def widened(self, other: Interval) -> Interval:
-        """The union of two intervals (the wider reading of two sources of noise)."""
-        return Interval(
-            min(self.low, other.low),
-            max(self.high, other.high),
-            min(self.level, other.level),
-            f"{self.method}; {other.method}",
-        )
-
 
 def _check_level(level: float) -> None:
     require(0 < level < 1, "level", "in (0, 1)", level)
@@ -127,14 +118,11 @@ def union(intervals: Sequence[Interval]) -> Interval:
     """The smallest interval holding all of ``intervals``: one statistic's intervals over seeds
     read together (the conservative way to combine bootstrap and seed noise)."""
     require(len(intervals) > 0, "intervals", "at least one", len(intervals))
-    combined = intervals[0]
-    for other in intervals[1:]:
-        combined = combined.widened(other)
-    if len(intervals) > 1:
-        combined = Interval(
-            combined.low,
-            combined.high,
-            combined.level,
-            f"{intervals[0].method}, per seed, union over {len(intervals)} seeds",
-        )
-    return combined
+    if len(intervals) == 1:
+        return intervals[0]
+    return Interval(
+        min(i.low for i in intervals),
+        max(i.high for i in intervals),
+        min(i.level for i in intervals),
+        f"{intervals[0].method}, per seed, union over {len(intervals)} seeds",
+    )

@@ -44,11 +44,6 @@ def at_least(name: str, value: float, minimum: float, why: str) -> Precondition:
     return Precondition(name, value, bool(value >= minimum), f">= {minimum:g}: {why}")
 
 
-def at_most(name: str, value: float, maximum: float, why: str) -> Precondition:
-    """``value <= maximum``."""
-    return Precondition(name, value, bool(value <= maximum), f"<= {maximum:g}: {why}")
-
-
 Op = Literal["above", "below", "within"]
 _SYMBOL = {"above": ">", "below": "<"}
 
