@@ -387,7 +387,6 @@ def stages() -> list[Stage]:
             "saerepro.reporting.report",
             deps=(
                 "results/backbone/metrics.json",
-                "results/backbone/run.json",
                 *(claims(n) for n in SECTION_NAMES),
             ),
             results=("results/REPORT.md",),

@@ -113,6 +113,19 @@ def test_report_shows_the_backbone_when_its_metrics_exist():
     assert "LLM backbone" not in report_markdown({})
 
 
+def test_the_report_shows_no_wall_clock_figure(tmp_path):
+    from saerepro.reporting.report import read_backbone_metrics, report_markdown
+
+    folder = tmp_path / "backbone"
+    folder.mkdir()
+    (folder / "metrics.json").write_text('{"tier": "cpu", "heldout_ce": 2.5}')
+    (folder / "run.json").write_text('{"ce_eval_tokens_per_s": 120.0, "notebook_seconds": 3.0}')
+    backbone = read_backbone_metrics(tmp_path)
+    assert backbone == {"tier": "cpu", "heldout_ce": 2.5}
+    text = report_markdown({}, backbone)
+    assert "tokens/s" not in text and "120" not in text
+
+
 def test_an_off_tier_report_leaves_the_readme_alone(tmp_path):
     from saerepro.reporting.report import write_report
 

@@ -17,8 +17,8 @@ def test_a_progress_bar_keeps_only_its_final_state():
     ]
     got = tidy_outputs(outputs, "/root/repo")
     assert [o["text"] for o in got] == [
-        "training: 100%|██████████| 2/2 [00:02<00:00, 1.0s/it]\n",
-        "evaluating:   0%|          | 0/3 [00:00<?, ?it/s]\n",
+        "training: 100%|██████████| 2/2\n",
+        "evaluating:   0%|          | 0/3\n",
         "2 SAEs trained\n",
     ]
 
@@ -66,3 +66,38 @@ def test_tidy_makes_papermills_recorded_paths_relative(tmp_path):
     assert papermill["input_path"] == "notebooks/01_toy_l0.ipynb"
     assert papermill["output_path"] == "results/toy_l0/01_toy_l0.ipynb"
     assert papermill["parameters"] == {"tier": "cpu"}
+
+
+def test_two_runs_that_differ_only_in_their_clocks_tidy_to_the_same_file(tmp_path):
+    def executed(start, seconds, rate):
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["papermill"] = {
+            "start_time": start,
+            "end_time": start,
+            "duration": seconds,
+            "parameters": {"tier": "cpu"},
+        }
+        cell = nbformat.v4.new_code_cell("train()", id="train")
+        cell.metadata["papermill"] = {"start_time": start, "duration": seconds}
+        cell.metadata["execution"] = {"iopub.execute_input": start}
+        cell.outputs = [
+            nbformat.v4.new_output(
+                "stream",
+                name="stderr",
+                text=f"\rSAEs: 100%|██████████| 4/4 [00:{seconds}<00:00, {rate}SAE/s]",
+            ),
+            nbformat.v4.new_output("stream", name="stdout", text="4 SAEs trained\n"),
+        ]
+        nb.cells.append(cell)
+        path = tmp_path / f"{seconds}.ipynb"
+        path.write_text(nbformat.writes(nb))
+        tidy(path, tmp_path)
+        return path.read_text()
+
+    first = executed("2026-12-01T10:00:00Z", 12, "0.33")
+    second = executed("2026-12-02T11:30:00Z", 19, "0.21")
+    assert first == second
+    tidied = nbformat.reads(first, as_version=4)
+    assert tidied.cells[0].outputs[0]["text"] == "SAEs: 100%|██████████| 4/4\n"
+    assert tidied.metadata["papermill"] == {"parameters": {"tier": "cpu"}}
+    assert "execution" not in tidied.cells[0].metadata

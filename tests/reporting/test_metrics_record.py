@@ -4,6 +4,7 @@ from saerepro.reporting.metrics_record import (
     HEADLINE_LEAVES,
     provenance,
     split_metrics,
+    without_timings,
     write_metrics,
 )
 
@@ -30,3 +31,22 @@ def test_write_metrics_keeps_wall_clock_out_of_the_metric(tmp_path):
     run = json.loads((tmp_path / "run.json").read_text())
     assert run["stage_seconds"] == 3.0 and run["sae-lens"] == provenance()["sae-lens"]
     assert "commit" in run
+
+
+def test_timings_leave_the_metrics_at_any_depth():
+    metrics = {
+        "nmse": 0.1,
+        "per_sae": {"w64": {"nmse": 0.2, "seconds": 4.0}, "w128": {"nmse": 0.3, "seconds": 9.0}},
+        "speed": {"fp32_tokens_per_s": 900.0},
+    }
+    headline, details, timings = split_metrics(metrics)
+    assert headline == {
+        "nmse": 0.1,
+        "per_sae": {"w64": {"nmse": 0.2}, "w128": {"nmse": 0.3}},
+    }
+    assert details == {}
+    assert timings == {
+        "per_sae": {"w64": {"seconds": 4.0}, "w128": {"seconds": 9.0}},
+        "speed": {"fp32_tokens_per_s": 900.0},
+    }
+    assert without_timings(metrics) == headline

@@ -1,5 +1,7 @@
 """SAEs on an activation cache, their held-out evaluation, and the L0-sweep section's logic."""
 
+import dataclasses
+
 import pytest
 import torch
 from saerepro import metrics
@@ -9,7 +11,7 @@ from saerepro.evals.heldout import decoder_projections, heldout_metrics
 from saerepro.saes.checkpoints import load_sae
 from saerepro.saes.inference import encode_decode
 from saerepro.sections import llm_l0_sweep
-from saerepro.training.cached_jobs import load_run, train_cached_sae
+from saerepro.training.cached_jobs import TRAINING_FILE, load_run, train_cached_sae
 from saerepro.training.recipe import TrainingRecipe
 
 
@@ -27,7 +29,13 @@ def test_cached_sae_trains_saves_and_is_the_same_in_any_worker(
     assert here[0].mse_losses == there[0].mse_losses  # deterministic across processes
     assert here[0].tokens == 6000 and here[0].epochs == pytest.approx(5)
     assert here[0].mse_losses[-1] < 0.5 * here[0].mse_losses[0]
-    assert load_run(tmp_path / "a") == here[0]
+    saved = load_run(tmp_path / "a")
+    assert saved == dataclasses.replace(here[0], seconds=0.0)  # wall clock is not saved
+    assert here[0].seconds > 0
+    again = train_cached_sae(cached_job(activation_cache, tmp_path / "a2", k=2))
+    records = [(tmp_path / f / TRAINING_FILE).read_text() for f in ("a", "a2")]
+    assert records[0] == records[1].replace("/a2", "/a")  # an identical re-run, the same file
+    assert again.mse_losses == here[0].mse_losses
     sae = load_sae(tmp_path / "a")
     assert sae.cfg.architecture() == "jumprelu"  # BatchTopK saves as a JumpReLU inference SAE
     assert torch.allclose(sae.W_dec.norm(dim=1), torch.ones(32), atol=1e-5)

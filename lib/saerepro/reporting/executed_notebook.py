@@ -1,10 +1,13 @@
 """Tidy an executed notebook for the repository: a reader sees results, not the run's noise.
 
 Each notebook stage runs this on papermill's output. It keeps every result and every figure and
-changes three things: a text progress bar is reduced to its final state (one line per bar
-instead of one output per update), the ``IProgress not found`` warning that tqdm prints where
-ipywidgets is absent is dropped, and absolute paths of the machine the notebook ran on (the
-repository root) are made relative, in the outputs and in papermill's metadata.
+changes four things: a text progress bar is reduced to its final state (one line per bar
+instead of one output per update), without its clock (``[00:12<00:00, 1.2it/s]``); the
+``IProgress not found`` warning that tqdm prints where ipywidgets is absent is dropped; absolute
+paths of the machine the notebook ran on (the repository root) are made relative, in the outputs
+and in papermill's metadata; and the run's clock times (papermill's start, end and duration, the
+kernel's execution timestamps) are dropped. Two runs that compute the same numbers give the same
+file, so an identical re-run changes no DVC output.
 
 ``python -m saerepro.reporting.executed_notebook NOTEBOOK [--root DIR]``
 """
@@ -22,7 +25,9 @@ from saerepro.core.atomic import atomic_write_text
 from saerepro.core.paths import REPO_ROOT, repo_path
 
 PROGRESS = re.compile(r"^\r(?P<desc>[^\r\n]*?):\s+\d+%\|")
+BAR_CLOCK = re.compile(r"\s*\[[\d:]+<[^\[\]]*\]\s*$")  # tqdm's [00:12<00:00, 1.2it/s]
 IPROGRESS = "TqdmWarning: IProgress not found"
+CLOCK_KEYS = ("start_time", "end_time", "duration")  # papermill's, per cell and per notebook
 
 
 def is_progress(output: dict[str, Any]) -> bool:
@@ -67,7 +72,8 @@ def tidy_outputs(outputs: list[dict[str, Any]], root: str) -> list[dict[str, Any
                 continue  # the newline tqdm prints when a bar closes
             match = PROGRESS.match(text)
             if match:
-                line = {**output, "text": text.lstrip("\r").rstrip() + "\n"}
+                bar = BAR_CLOCK.sub("", text.lstrip("\r").rstrip())
+                line = {**output, "text": bar + "\n"}
                 desc = match.group("desc")
                 if desc in last_bar:
                     kept[last_bar[desc]] = line
@@ -90,16 +96,26 @@ def _relative(value: Any, root: str) -> Any:
     return value
 
 
+def without_clocks(metadata: dict[str, Any]) -> dict[str, Any]:
+    """A cell's or notebook's ``metadata`` less the run's clock times."""
+    kept = {k: v for k, v in metadata.items() if k != "execution"}  # the kernel's timestamps
+    if isinstance(kept.get("papermill"), dict):
+        kept["papermill"] = {k: v for k, v in kept["papermill"].items() if k not in CLOCK_KEYS}
+    return kept
+
+
 def tidy(notebook: str | Path, root: str | Path = REPO_ROOT) -> Path:
     """Rewrite ``notebook`` in place (atomically), tidied; returns its path."""
     path = repo_path(notebook)
     content = nbformat.reads(path.read_text(), as_version=nbformat.NO_CONVERT)
     for cell in content.cells:
+        cell["metadata"] = nbformat.from_dict(without_clocks(dict(cell.get("metadata", {}))))
         if cell.get("cell_type") == "code":
             outputs = tidy_outputs([dict(o) for o in cell.get("outputs", [])], str(root))
             cell["outputs"] = [nbformat.from_dict(o) for o in outputs]
     # papermill records the input and output paths it was given (absolute, from run_notebook)
-    content.metadata = nbformat.from_dict(_relative(dict(content.metadata), str(root)))
+    metadata = without_clocks(_relative(dict(content.metadata), str(root)))
+    content.metadata = nbformat.from_dict(metadata)
     return atomic_write_text(path, nbformat.writes(content))
 
 

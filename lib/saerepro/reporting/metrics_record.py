@@ -38,15 +38,38 @@ def is_timing(key: str) -> bool:
     return "seconds" in key or key.endswith("_per_s") or key.endswith("speedup")
 
 
-def split_metrics(
-    metrics: Mapping[str, Any],
-) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """``metrics`` as (headline, details, timings), each a subset of its top-level entries."""
-    headline, details, timings = {}, {}, {}
+def split_timings(metrics: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``metrics`` as (results, timings): every timing entry, at any depth, moves to timings
+    under its own path (an entry left empty by the move is dropped)."""
+    kept, timings = {}, {}
     for key, value in metrics.items():
         if is_timing(key):
             timings[key] = value
-        elif leaves(value) <= HEADLINE_LEAVES:
+        elif isinstance(value, Mapping):
+            inner, inner_timings = split_timings(value)
+            if inner or not inner_timings:
+                kept[key] = inner
+            if inner_timings:
+                timings[key] = inner_timings
+        else:
+            kept[key] = value
+    return kept, timings
+
+
+def without_timings(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """``metrics`` less its wall-clock entries (what a notebook may show: the same every run)."""
+    return split_timings(metrics)[0]
+
+
+def split_metrics(
+    metrics: Mapping[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """``metrics`` as (headline, details, timings): the timings at any depth, then each
+    remaining top-level entry by its size."""
+    results, timings = split_timings(metrics)
+    headline, details = {}, {}
+    for key, value in results.items():
+        if leaves(value) <= HEADLINE_LEAVES:
             headline[key] = value
         else:
             details[key] = value

@@ -104,9 +104,7 @@ BACKBONE_ROWS = {
     "fp16_ce_degradation": "CE change from fp16 storage",
     "bos_norm_ratio": "BOS norm / token norm at the layer",
     "dense_probe_mean_f1": "dense-probe F1, mean over tasks",
-    "activation_cache_tokens_per_s": "activation caching (tokens/s)",
-    "ce_eval_tokens_per_s": "CE evaluation (tokens/s per forward)",
-}
+}  # results only: the speeds stay in run.json, so an identical re-run rewrites the same report
 
 
 def backbone_summary(metrics: dict) -> list[str]:
@@ -128,13 +126,9 @@ def backbone_summary(metrics: dict) -> list[str]:
 
 
 def read_backbone_metrics(results_root: str | Path = "results") -> dict | None:
-    """The backbone's metrics, with the speeds its run record holds (``run.json``)."""
-    folder = repo_path(results_root) / "backbone"
-    if not (folder / "metrics.json").is_file():
-        return None
-    metrics = json.loads((folder / "metrics.json").read_text())
-    run = folder / "run.json"
-    return {**metrics, **(json.loads(run.read_text()) if run.is_file() else {})}
+    """The backbone's metrics (``results/backbone/metrics.json``), if it has run."""
+    file = repo_path(results_root) / "backbone" / "metrics.json"
+    return json.loads(file.read_text()) if file.is_file() else None
 
 
 def report_markdown(claims_by_section: dict[str, list[Claim]], backbone: dict | None = None) -> str:

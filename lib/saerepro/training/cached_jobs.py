@@ -159,11 +159,17 @@ def train_cached_sae(job: CachedSAEJob, hooks: Sequence[StepHook] = ()) -> Cache
     save_inference_sae(
         sae,
         job.checkpoint,
-        {TRAINING_FILE: json.dumps(asdict(run)) + "\n"},
+        {TRAINING_FILE: json.dumps(training_record(run)) + "\n"},
         activation_scale=store.scale,
         metadata=store.sae_metadata() | {"bos_in_training": job.with_bos},
     )
     return run
+
+
+def training_record(run: CachedSAERun) -> dict[str, Any]:
+    """What ``training.json`` keeps of a run: everything but its wall-clock seconds (a DVC output
+    must be the same on an identical re-run; the sections put the seconds in run.json)."""
+    return {key: value for key, value in asdict(run).items() if key != "seconds"}
 
 
 def load_run(checkpoint: str | Path) -> CachedSAERun:
