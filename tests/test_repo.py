@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 from saerepro import pipeline
+from saerepro.core.folders import resolve_folders, stage_folders
 from saerepro.core.params import SECTION_KEYS, TIERS, read_params_file
 from saerepro.core.paths import REPO_ROOT
 
@@ -32,6 +33,33 @@ def test_notebook_has_a_smoke_default_parameters_cell(notebook):
     tagged = [c for c in code_cells(notebook) if "parameters" in c["metadata"].get("tags", [])]
     assert len(tagged) == 1
     assert 'tier = "smoke"' in "".join(tagged[0]["source"])
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_a_notebooks_default_folders_follow_its_tier(notebook):
+    """Every folder parameter defaults to None and resolves from ``tier``: ``-p tier cpu`` alone
+    writes where DVC's stage writes, and the smoke default under build/smoke/."""
+    stage_name, stage = next(
+        (n, s) for n, s in PIPELINE.items() if f"notebooks/{notebook.name}" in s["cmd"]
+    )
+    namespace: dict = {}
+    tagged = next(c for c in code_cells(notebook) if "parameters" in c["metadata"]["tags"])
+    exec("".join(tagged["source"]), namespace)
+    folders = stage_folders(stage_name)
+    assert {name: namespace[name] for name in folders} == dict.fromkeys(folders)
+    given = dict.fromkeys(folders)
+    cpu = dict(zip(folders, resolve_folders(stage_name, "cpu", **given), strict=True))
+    assert all(f"-p {name} {path}" in stage["cmd"] for name, path in cpu.items())
+    smoke = resolve_folders(stage_name, "smoke", **given)
+    assert all(path.startswith("build/smoke/") for path in smoke)
+    assert resolve_folders(stage_name, "smoke", **{**given, "results_dir": "elsewhere"})[0] == (
+        "elsewhere"
+    )
+    source = "\n".join("".join(c["source"]) for c in code_cells(notebook))
+    assert (
+        f'resolve_folders(\n    "{stage_name}",' in source
+        or f'resolve_folders("{stage_name}"' in source
+    )
 
 
 def test_dvc_yaml_is_what_the_stage_registry_writes():

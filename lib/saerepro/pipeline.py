@@ -25,12 +25,11 @@ import yaml
 
 from saerepro.core.atomic import atomic_write_text
 from saerepro.core.checks import require
+from saerepro.core.folders import BACKBONE, FAMILY, stage_folders
 from saerepro.core.params import TIERS
 from saerepro.core.paths import REPO_ROOT, repo_path
 
 PIPELINE_FILE = "dvc.yaml"
-BACKBONE = "data/backbone"
-FAMILY = "data/sae_family"
 RUNNER = "saerepro.reporting.run_notebook"  # runs every notebook stage
 HEADER = """\
 # Written by `python -m saerepro.pipeline` from the stage registry in lib/saerepro/pipeline.py;
@@ -100,15 +99,15 @@ def notebook_stage(
     deps: Iterable[str] = (),
     outs: Iterable[str] = (),
     results: Iterable[str] = (),
-    folders: dict[str, str] | None = None,
     plots: Iterable[Plot] = (),
 ) -> Stage:
     """A section notebook run by papermill into ``results/<name>/`` at ``${tier}``, its
     parameters checked and its executed copy tidied (:mod:`saerepro.reporting.run_notebook`);
-    ``folders`` are the notebook parameters that name data folders (``data_dir``, ...)."""
+    its folder parameters (``results_dir``, ``data_dir``, ...) are passed as
+    :func:`saerepro.core.folders.stage_folders` names them."""
     out_dir = f"results/{name}"
-    args = ["-p tier ${tier}", f"-p results_dir {out_dir}"]
-    args += [f"-p {param} {path}" for param, path in (folders or {}).items()]
+    args = ["-p tier ${tier}"]
+    args += [f"-p {param} {path}" for param, path in stage_folders(name).items()]
     executed = f"{out_dir}/{Path(notebook).name}"
     cmd = f"python -m saerepro.reporting.run_notebook {notebook} {executed} " + " ".join(args)
     plots = tuple(plots)
@@ -160,7 +159,6 @@ SECTION_NAMES = (
 
 def stages() -> list[Stage]:
     """Every stage, in pipeline order."""
-    llm = {"backbone_dir": BACKBONE}
     return [
         backbone_step("model", ("backbone",)),
         backbone_step("corpus", ("backbone",), backbone_data("model")),
@@ -176,7 +174,6 @@ def stages() -> list[Stage]:
                 "results/backbone/resid_norms.csv",
                 "results/backbone/dense_probes.csv",
             ),
-            folders={"data_dir": BACKBONE},
         ),
         notebook_stage(
             "toy_l0",
@@ -184,7 +181,6 @@ def stages() -> list[Stage]:
             ("toy_l0",),
             outs=("data/toy_l0/checkpoints",),
             results=(claims("toy_l0"), "results/toy_l0/evaluation.csv"),
-            folders={"data_dir": "data/toy_l0"},
             plots=(
                 Plot(
                     "toy_l0: s_n^dec against L0 (SBW Fig. 2)",
@@ -217,7 +213,6 @@ def stages() -> list[Stage]:
                 "results/l0_dynamics/evaluation.csv",
                 "results/l0_dynamics/open_source_sae_l0s.csv",
             ),
-            folders={"data_dir": "data/l0_dynamics"},
             plots=(
                 Plot(
                     "l0_dynamics: L0 during training (SBW Fig. 8)",
@@ -242,7 +237,6 @@ def stages() -> list[Stage]:
             deps=backbone_data("model", "probing", "activations"),
             outs=("data/llm_l0_sweep/checkpoints",),
             results=(claims("llm_l0_sweep"), "results/llm_l0_sweep/probes.csv"),
-            folders={"data_dir": "data/llm_l0_sweep", **llm},
             plots=(
                 Plot(
                     "llm_l0_sweep: s_n^dec against k (SBW Fig. 3)",
@@ -282,7 +276,6 @@ def stages() -> list[Stage]:
                 "results/batchtopk/comparison.csv",
                 "results/batchtopk/theta.csv",
             ),
-            folders={"data_dir": "data/batchtopk", "family_dir": FAMILY, **llm},
             plots=(
                 Plot(
                     "batchtopk: NMSE against L0, every SAE (CU Fig. 7-8)",
@@ -311,7 +304,6 @@ def stages() -> list[Stage]:
                 "results/stitching/swaps.csv",
                 "results/stitching/mse_where_novel.csv",
             ),
-            folders={"family_dir": FAMILY, **llm},
             plots=(
                 Plot(
                     "stitching: MSE change of one inserted latent against its max cosine "
@@ -330,7 +322,6 @@ def stages() -> list[Stage]:
             deps=(FAMILY, *backbone_data("model", "activations")),
             outs=("data/meta_sae",),
             results=(claims("meta_sae"), "results/meta_sae/fig6_matches.csv"),
-            folders={"data_dir": "data/meta_sae", "family_dir": FAMILY, **llm},
             plots=(
                 Plot(
                     "meta_sae: mean max cosine of meta-latents to an SAE of each width (CU Fig. 6)",
@@ -358,12 +349,6 @@ def stages() -> list[Stage]:
                 "results/bimodality/alignment_stats.csv",
                 "results/bimodality/toy_alignment.csv",
             ),
-            folders={
-                "data_dir": "data/bimodality",
-                "family_dir": FAMILY,
-                "batchtopk_dir": "data/batchtopk",
-                **llm,
-            },
             plots=(
                 Plot(
                     "bimodality: explained variance against L0, standard and aligned (BIM Fig. 4)",

@@ -80,6 +80,12 @@ def test_more_eval_tokens_than_the_cache_holds_is_refused(activation_cache):
     assert len(activation_cache.take(100, "eval_tokens")) == 100
 
 
+def test_more_ce_windows_than_the_cache_holds_is_refused(activation_cache):
+    with pytest.raises(ParamError, match=r"ce_windows=401 .*the 400 windows this cache holds"):
+        activation_cache.windows(401, "ce_windows")
+    assert activation_cache.windows(400, "ce_windows").shape == (400, 4)
+
+
 def test_a_threshold_pair_beyond_the_family_is_refused():
     members = [FamilyMember(f"m{i}", 32 * 2**i, 4, 0, f"m{i}") for i in range(3)]
     pairs = list(itertools.pairwise(members))

@@ -1,5 +1,7 @@
 """The LLM backbone on the real offline model at the smoke tier (built once, shared with nbval)."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -169,3 +171,57 @@ def test_context_rows_point_at_the_tokens_the_cache_stored(smoke, model):
     assert len(top_contexts(tokens, model.tokenizer, activations, n=5)) == 2
     with pytest.raises(ParamError, match="row"):
         row_token(tokens, len(heldout))
+
+
+def test_every_step_records_its_params_and_names_what_differs(smoke):
+    params, data = smoke
+    assert all(backbone.stale_reasons(step, params, data) == [] for step in backbone.STEPS)
+    deeper = dataclasses.replace(params, layer=params.layer + 1)
+    assert backbone.stale_reasons("corpus", deeper, data) == []
+    assert backbone.stale_reasons("activations", deeper, data) == [
+        f"layer: built with {params.layer}, asked for {params.layer + 1}"
+    ]
+    cpu = backbone.load("cpu")  # what a cpu-tier call on the smoke-built folder would ask
+    assert any(
+        r.startswith("context: built with 64")
+        for r in backbone.stale_reasons("activations", cpu, data)
+    )
+
+
+def test_a_step_built_with_other_params_is_rebuilt_and_says_why(tmp_path, monkeypatch, capsys):
+    params, built = backbone.load("smoke"), []
+
+    def fake(step):
+        def build(_params, data):
+            data.step_folder(step).mkdir(parents=True, exist_ok=True)
+            built.append(step)
+
+        return build
+
+    monkeypatch.setattr(backbone, "STEP_FUNCTIONS", {s: fake(s) for s in backbone.STEPS})
+    backbone.prepare(params, tmp_path)
+    assert built == list(backbone.STEPS)  # nothing there: every step
+    built.clear()
+    backbone.prepare(params, tmp_path)
+    assert built == []  # built with these params: nothing
+    fewer = dataclasses.replace(params, probing=dataclasses.replace(params.probing, per_class=20))
+    backbone.prepare(fewer, tmp_path)
+    assert built == ["probing_data", "activations"]  # and what reads it
+    out = capsys.readouterr().out
+    assert "backbone probing_data: rebuilding, per_class: built with 24, asked for 20" in out
+    assert "backbone activations: rebuilding, probing.per_class: built with 24, asked for 20" in out
+    (tmp_path / "corpus" / "built_with.json").unlink()  # an interrupted or older build
+    built.clear()
+    backbone.prepare(fewer, tmp_path)
+    assert built == ["corpus"]
+    assert "backbone corpus: rebuilding, no built_with.json" in capsys.readouterr().out
+
+
+def test_a_cache_larger_than_the_corpus_is_refused_before_any_forward_pass(smoke):
+    params, data = smoke
+    built = data.activations / "built_with.json"
+    before = built.read_text()
+    greedy = dataclasses.replace(params, train_tokens=10**8)
+    with pytest.raises(ParamError, match=r"train_tokens=100,000,000 needs 1,587,302 windows of 64"):
+        backbone.build_activations(greedy, data)
+    assert built.read_text() == before  # the cache is left as it was

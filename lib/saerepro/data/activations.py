@@ -223,6 +223,13 @@ class ActivationStore:
         )
         return self.read(0, n, normalised)
 
+    def windows(self, n: int, param: str) -> torch.Tensor:
+        """The first ``n`` token windows (int64 ``[n, context]``); refuses, naming ``param``,
+        when the cache holds fewer."""
+        held = len(self.tokens)
+        require(1 <= n <= held, param, f"between 1 and the {held:,} windows this cache holds", n)
+        return torch.from_numpy(np.asarray(self.tokens[:n], dtype=np.int64))
+
     def bos_row(self, normalised: bool = True) -> torch.Tensor:
         """The BOS position's activation (one vector: every window starts with the same BOS,
         which attends only to itself), in the store's normalisation."""

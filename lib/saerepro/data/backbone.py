@@ -1,9 +1,11 @@
 """The LLM backbone: model, corpus, probing sets and activation caches, built step by step.
 
-Each step writes one folder under ``data_dir`` atomically, so a folder that exists is complete.
-DVC runs the steps as the stages ``model``, ``corpus``, ``probing_data`` and ``activations``
-(``python -m saerepro.data.backbone STEP``); a notebook at the smoke tier calls
-:func:`prepare`, which runs only the steps whose folder is missing.
+Each step writes one folder under ``data_dir`` atomically, so a folder that exists is complete,
+and records in it the params that decide its content (:func:`step_record`,
+:mod:`saerepro.core.built_record`). DVC runs the steps as the stages ``model``, ``corpus``,
+``probing_data`` and ``activations`` (``python -m saerepro.data.backbone STEP``); a notebook
+calls :func:`prepare`, which runs the steps whose folder is missing, records nothing, or was
+built with other params (saying which).
 """
 
 from __future__ import annotations
@@ -13,14 +15,15 @@ import json
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from saerepro.core.atomic import atomic_directory
-from saerepro.core.checks import require
+from saerepro.core.built_record import differences, read_record, write_record
+from saerepro.core.checks import ParamError, require
 from saerepro.core.params import load_params
 from saerepro.core.paths import repo_path
 from saerepro.data import model as lm
@@ -115,8 +118,8 @@ class BackboneData:
     def probe_acts(self, task: str) -> tuple[Path, Path]:
         return probe_acts_files(self.activations, task)
 
-    def step_done(self, step: str) -> bool:
-        return getattr(self, STEP_FOLDERS[step]).is_dir()
+    def step_folder(self, step: str) -> Path:
+        return getattr(self, STEP_FOLDERS[step])
 
 
 def probe_acts_files(activations_dir: Path, task: str) -> tuple[Path, Path]:
@@ -184,6 +187,13 @@ def build_activations(params: BackboneParams, data: BackboneData) -> None:
             windows = token_windows(
                 model.tokenizer, shuffled_texts(data, part, params.seed), params.context, n_windows
             )
+            if len(windows) < n_windows:  # the corpus ran out: refuse rather than cache less
+                raise ParamError(
+                    f"backbone: {part}_tokens={n_tokens:,} needs {n_windows:,} windows of "
+                    f"{params.context} tokens, but the corpus's {part} part holds "
+                    f"{len(windows):,} ({len(windows) * body:,} tokens): lower {part}_tokens "
+                    "or raise corpus.max_chars_per_source"
+                )
             cache_activations(
                 model,
                 windows,
@@ -216,20 +226,59 @@ STEP_FUNCTIONS = {
 }
 
 
+def step_record(step: str, params: BackboneParams) -> dict[str, Any]:
+    """The params that decide what ``step`` builds, with those of the steps it reads (batch
+    sizes change only speed and are left out)."""
+    require(step in STEPS, "step", f"one of {', '.join(STEPS)}", step)
+    corpus = {"model": params.model, **asdict(params.corpus)}  # the model's tokenizer counts
+    probing = asdict(params.probing)
+    if step == "model":
+        return {"model": params.model}
+    if step == "corpus":
+        return corpus
+    if step == "probing_data":
+        return probing
+    return {
+        "model": params.model,
+        "layer": params.layer,
+        "context": params.context,
+        "probe_tokens": params.probe_tokens,
+        "train_tokens": params.train_tokens,
+        "heldout_tokens": params.heldout_tokens,
+        "ce_windows": params.ce_windows,
+        "seed": params.seed,
+        "corpus": corpus,
+        "probing": probing,
+    }
+
+
 def run_step(step: str, params: BackboneParams, data: BackboneData) -> None:
-    """Build one step, with a line to the terminal when it starts and when it is done."""
+    """Build one step and record what it was built with, with a line to the terminal when it
+    starts and when it is done."""
     require(step in STEPS, "step", f"one of {', '.join(STEPS)}", step)
     started = time.perf_counter()
     print(f"backbone {step}: building ({params.model}, layer {params.layer})", flush=True)
     STEP_FUNCTIONS[step](params, data)
+    write_record(data.step_folder(step), step_record(step, params))
     print(f"backbone {step}: done in {time.perf_counter() - started:.0f} s", flush=True)
 
 
+def stale_reasons(step: str, params: BackboneParams, data: BackboneData) -> list[str]:
+    """Why ``step``'s folder under ``data`` cannot be used for ``params`` (empty: it can)."""
+    folder = data.step_folder(step)
+    if not folder.is_dir():
+        return ["not built"]
+    return differences(read_record(folder), step_record(step, params))
+
+
 def prepare(params: BackboneParams, data_dir: str | Path) -> BackboneData:
-    """Run every step whose output is missing under ``data_dir`` (in order); return the paths."""
+    """Build, in order, every step whose folder under ``data_dir`` is missing or was built with
+    other params (printing each parameter that differs); return the paths."""
     data = BackboneData(repo_path(data_dir))
     for step in STEPS:
-        if not data.step_done(step):
+        reasons = stale_reasons(step, params, data)
+        if reasons:
+            print(f"backbone {step}: rebuilding, {'; '.join(reasons)}", flush=True)
             run_step(step, params, data)
     return data
 

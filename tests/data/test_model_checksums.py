@@ -1,0 +1,47 @@
+"""A converted model folder is checked against the checksums its conversion recorded."""
+
+import pytest
+from saerepro.data.model import (
+    CHECKSUMS_FILE,
+    ModelUnavailableError,
+    load_offline_hf,
+    verify_checksums,
+    write_checksums,
+)
+
+
+@pytest.fixture
+def model_folder(tmp_path):
+    folder = tmp_path / "model"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "config.json").write_text("{}")
+    (folder / "model.safetensors").write_bytes(bytes(range(256)) * 64)
+    (folder / "sub" / "tokenizer.json").write_text('{"a": 1}')
+    write_checksums(folder)
+    return folder
+
+
+def test_an_intact_folder_passes(model_folder):
+    verify_checksums(model_folder)
+
+
+def test_overwritten_weights_are_refused_by_name(model_folder):
+    weights = model_folder / "model.safetensors"
+    with weights.open("r+b") as handle:
+        handle.seek(4096)
+        handle.write(b"\0" * 4096)
+    with pytest.raises(ModelUnavailableError, match=r"corrupted: model\.safetensors differ"):
+        load_offline_hf(model_folder)
+
+
+def test_a_missing_or_added_file_is_refused(model_folder):
+    (model_folder / "sub" / "tokenizer.json").unlink()
+    (model_folder / "extra.bin").write_bytes(b"x")
+    with pytest.raises(ModelUnavailableError, match=r"extra\.bin, sub/tokenizer\.json differ"):
+        verify_checksums(model_folder)
+
+
+def test_a_folder_without_checksums_is_refused(model_folder):
+    (model_folder / CHECKSUMS_FILE).unlink()
+    with pytest.raises(ModelUnavailableError, match=r"has no checksums\.json.*dvc repro model"):
+        load_offline_hf(model_folder)
