@@ -1,4 +1,5 @@
 import pytest
+import torch
 from saerepro.core.checks import ParamError
 from saerepro.training.l0_control import AutoL0Finder, L0FinderConfig, LinearL0Schedule, set_k
 from saerepro.training.trainer import TrainSettings, make_training_sae, train_sae
@@ -32,8 +33,14 @@ def test_schedule_sets_k_on_every_training_step(small_toy):
 
 
 def test_set_k_refuses_other_architectures_and_bad_k():
-    with pytest.raises(TypeError, match="BatchTopK"):
-        set_k(make_training_sae("topk", seed=0, d_in=4, d_sae=4, k=2), 3)
+    with pytest.raises(TypeError, match="TopK or BatchTopK"):
+        set_k(make_training_sae("standard", seed=0, d_in=4, d_sae=4), 3)
+    topk = make_training_sae("fast_topk", seed=0, d_in=4, d_sae=8, k=2)
+    set_k(topk, 3.4)  # a TopK SAE keeps an integer k
+    assert topk.cfg.k == 3 and topk.activation_fn.k == 3
+    stock = make_training_sae("topk", seed=0, d_in=4, d_sae=8, k=2)
+    set_k(stock, 0.3)
+    assert stock.encode(torch.randn(5, 4)).ne(0).sum(-1).le(1).all()  # at least 1, stock path too
     with pytest.raises(ParamError, match=r"k=9 .*\(0, 8\]"):
         set_k(make_training_sae("batchtopk", seed=0, d_in=4, d_sae=8, k=2), 9)
 

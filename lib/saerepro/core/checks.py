@@ -26,10 +26,11 @@ def bounded(
     gt: float | None = None,
     le: float | None = None,
     lt: float | None = None,
+    default: Any = dataclasses.MISSING,
 ) -> Any:
     """A dataclass field whose numeric value (or each list item) must be finite and lie within
-    the bounds."""
-    return dataclasses.field(metadata={"bounds": (ge, gt, le, lt)})
+    the bounds (with a ``default`` where given)."""
+    return dataclasses.field(default=default, metadata={"bounds": (ge, gt, le, lt)})
 
 
 def check_bounds(field: dataclasses.Field, value: Any, where: str) -> None:

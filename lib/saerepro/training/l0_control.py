@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from sae_lens import BatchTopKTrainingSAE
+from sae_lens import BatchTopKTrainingSAE, TopKTrainingSAE
 from sae_lens.saes.sae import TrainingSAE
 
 from saerepro.core.checks import require
@@ -14,10 +14,15 @@ from saerepro.metrics import nth_decoder_projection
 
 
 def set_k(sae: TrainingSAE, k: float) -> None:
-    """Set a BatchTopK SAE's k (the mean number of active latents per sample; may be fractional)."""
-    if not isinstance(sae, BatchTopKTrainingSAE):
-        raise TypeError(f"L0 control needs a BatchTopK training SAE, got {type(sae).__name__}")
+    """Set a TopK or BatchTopK training SAE's k: a BatchTopK SAE takes a fractional k (the mean
+    number of active latents per sample), a TopK SAE the nearest integer (at least 1)."""
+    if not isinstance(sae, TopKTrainingSAE):
+        raise TypeError(
+            f"L0 control needs a TopK or BatchTopK training SAE, got {type(sae).__name__}"
+        )
     require(0 < k <= sae.cfg.d_sae, "k", f"in (0, {sae.cfg.d_sae}] (d_sae)", k)
+    if not isinstance(sae, BatchTopKTrainingSAE):
+        k = max(1, round(k))
     sae.cfg.k = k
     sae.activation_fn.k = k
 
