@@ -37,3 +37,14 @@ def test_the_aligned_dead_latents_study_records_every_variant(tmp_path, activati
     assert fixed.final_coefficient.isna().all(), "a fixed coefficient has no controller"
     history = pd.read_csv(tmp_path / "aligned_dead_latents_history.csv")
     assert set(history.variant) == set(table.variant) and history.step.max() > 0
+
+
+def test_the_l0_dither_study_records_every_centre(tmp_path):
+    summary = _study("l0_dither_response").main(
+        ["--smoke", "--out", str(tmp_path), "--workers", "1"]
+    )
+    assert summary is None
+    table = pd.read_csv(tmp_path / "l0_dither_response.csv")
+    assert sorted(table.centre) == [6, 16]
+    assert (table.noise >= 0).all() and table.s_n_dec.notna().all()
+    assert (tmp_path / "l0_dither_response.json").is_file()
