@@ -1,21 +1,16 @@
 """Independent jobs across single-thread worker processes (on 2 cores this beats 2 threads).
 
-Workers never outlive the process that started them: each asks the kernel to kill it when its
-parent dies (Linux ``PR_SET_PDEATHSIG``) and, everywhere, watches its parent and exits when it
-is gone. On any error or interrupt in the parent, pending jobs are cancelled and running
-workers are terminated before the error propagates, so nothing more is written.
+Workers never outlive the process that started them
+(:func:`saerepro.core.lifetime.die_with_parent`). On any error or interrupt in the parent, pending
+jobs are cancelled and running workers are terminated before the error propagates, so nothing
+more is written.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import multiprocessing
 import os
-import signal
-import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import TypeVar
@@ -24,29 +19,14 @@ import torch
 from tqdm.auto import tqdm
 
 from saerepro.core.checks import require
+from saerepro.core.lifetime import die_with_parent
 
 J = TypeVar("J")
 R = TypeVar("R")
-PR_SET_PDEATHSIG = 1
-PARENT_POLL_SECONDS = 0.2
-
-
-def _die_with_parent(parent: int) -> None:
-    """Make this worker exit as soon as process ``parent`` is gone."""
-    with contextlib.suppress(OSError, AttributeError, TypeError):
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_POLL_SECONDS)
-        os._exit(1)  # the parent died (or died before prctl took hold)
-
-    threading.Thread(target=watch, daemon=True, name="die-with-parent").start()
 
 
 def _single_thread_worker(parent: int) -> None:
-    _die_with_parent(parent)
+    die_with_parent(parent)
     torch.set_num_threads(1)
 
 

@@ -7,6 +7,11 @@ to the terminal as they come, and tidies the executed copy
 (:mod:`saerepro.reporting.executed_notebook`).
 
 ``python -m saerepro.reporting.run_notebook NOTEBOOK OUTPUT -p NAME VALUE ...``
+
+Run so, it dies with whoever started it (through the ``/bin/sh -c`` DVC runs commands with:
+:func:`saerepro.core.lifetime.launchers`), its kernel dies with it (ipykernel watches its parent)
+and the kernel's workers with the kernel (:mod:`saerepro.core.parallel`): a killed ``dvc repro``
+leaves nothing running.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import papermill
 from papermill.cli import _resolve_type
 
 from saerepro.core.checks import ParamError
+from saerepro.core.lifetime import die_with_parent, launchers
 from saerepro.core.paths import repo_path
 from saerepro.reporting.executed_notebook import tidy
 
@@ -61,6 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("output")
     parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
     args = parser.parse_args(argv)
+    die_with_parent(watched=launchers())
     try:
         run(args.notebook, args.output, {name: _resolve_type(v) for name, v in args.p})
     except ParamError as err:
