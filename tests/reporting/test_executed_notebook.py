@@ -16,10 +16,9 @@ def test_a_progress_bar_keeps_only_its_final_state():
         stream("2 SAEs trained\n", "stdout"),
     ]
     got = tidy_outputs(outputs, "/root/repo")
-    assert [o["text"] for o in got] == [
-        "training: 100%|██████████| 2/2\n",
-        "evaluating:   0%|          | 0/3\n",
-        "2 SAEs trained\n",
+    assert [(o["name"], o["text"]) for o in got] == [
+        ("stderr", "training: 100%|██████████| 2/2\nevaluating:   0%|          | 0/3\n"),
+        ("stdout", "2 SAEs trained\n"),
     ]
 
 
@@ -89,6 +88,9 @@ def test_two_runs_that_differ_only_in_their_clocks_tidy_to_the_same_file(tmp_pat
             nbformat.v4.new_output("stream", name="stdout", text="4 SAEs trained\n"),
         ]
         nb.cells.append(cell)
+        injected = nbformat.v4.new_code_cell("tier = 'cpu'", id=f"random{seconds}")
+        injected.metadata["tags"] = ["injected-parameters"]
+        nb.cells.append(injected)
         path = tmp_path / f"{seconds}.ipynb"
         path.write_text(nbformat.writes(nb))
         tidy(path, tmp_path)
@@ -101,3 +103,9 @@ def test_two_runs_that_differ_only_in_their_clocks_tidy_to_the_same_file(tmp_pat
     assert tidied.cells[0].outputs[0]["text"] == "SAEs: 100%|██████████| 4/4\n"
     assert tidied.metadata["papermill"] == {"parameters": {"tier": "cpu"}}
     assert "execution" not in tidied.cells[0].metadata
+
+
+def test_text_cut_into_messages_by_timing_is_joined():
+    cut = [stream("a = 1\n", "stdout"), stream("b = 2\n", "stdout"), stream("warn\n")]
+    whole = [stream("a = 1\nb = 2\n", "stdout"), stream("warn\n")]
+    assert tidy_outputs(cut, "/root/repo") == tidy_outputs(whole, "/root/repo") == whole

@@ -42,3 +42,26 @@ def test_known_parameters_run_the_notebook(notebook, tmp_path):
 def test_cell_outputs_reach_the_terminal_while_it_runs(notebook, tmp_path, capfd):
     run(notebook, tmp_path / "out.ipynb", {"tier": "paper"})
     assert "tier=paper" in capfd.readouterr().out
+
+
+def test_an_identical_rerun_rewrites_every_output_byte_for_byte(tmp_path):
+    """What DVC tracks (the executed notebook, figures, metrics, claims, CSVs, checkpoints) is the
+    same after a second run with the same params; only run.json (wall clock) may differ."""
+    import hashlib
+
+    folders = {"results_dir": str(tmp_path / "results"), "data_dir": str(tmp_path / "data")}
+
+    def run_and_hash() -> dict[str, str]:
+        run(
+            "notebooks/02_l0_dynamics.ipynb",
+            tmp_path / "results" / "02.ipynb",
+            {"tier": "smoke", **folders},
+        )
+        files = sorted(p for p in tmp_path.rglob("*") if p.is_file() and p.name != "run.json")
+        return {
+            str(p.relative_to(tmp_path)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files
+        }
+
+    first = run_and_hash()
+    assert len(first) > 10 and "results/metrics.json" in first and "results/02.ipynb" in first
+    assert run_and_hash() == first

@@ -1,13 +1,18 @@
 """Tidy an executed notebook for the repository: a reader sees results, not the run's noise.
 
 Each notebook stage runs this on papermill's output. It keeps every result and every figure and
-changes four things: a text progress bar is reduced to its final state (one line per bar
-instead of one output per update), without its clock (``[00:12<00:00, 1.2it/s]``); the
-``IProgress not found`` warning that tqdm prints where ipywidgets is absent is dropped; absolute
-paths of the machine the notebook ran on (the repository root) are made relative, in the outputs
-and in papermill's metadata; and the run's clock times (papermill's start, end and duration, the
-kernel's execution timestamps) are dropped. Two runs that compute the same numbers give the same
-file, so an identical re-run changes no DVC output.
+changes what depends on the run rather than on its numbers:
+
+- a text progress bar is reduced to its final state, without its clock (``[00:12<00:00,
+  1.2it/s]``), and tqdm's ``IProgress not found`` warning is dropped;
+- consecutive outputs to one stream are joined (how text is cut into messages depends on timing);
+- absolute paths of the machine (the repository root) are made relative, in the outputs and in
+  papermill's metadata;
+- the clock times (papermill's start, end and duration, the kernel's execution timestamps) are
+  dropped, and papermill's injected-parameters cell gets a fixed id instead of a random one.
+
+Two runs that compute the same numbers give the same file, so an identical re-run changes no DVC
+output.
 
 ``python -m saerepro.reporting.executed_notebook NOTEBOOK [--root DIR]``
 """
@@ -28,6 +33,7 @@ PROGRESS = re.compile(r"^\r(?P<desc>[^\r\n]*?):\s+\d+%\|")
 BAR_CLOCK = re.compile(r"\s*\[[\d:]+<[^\[\]]*\]\s*$")  # tqdm's [00:12<00:00, 1.2it/s]
 IPROGRESS = "TqdmWarning: IProgress not found"
 CLOCK_KEYS = ("start_time", "end_time", "duration")  # papermill's, per cell and per notebook
+INJECTED = "injected-parameters"  # the tag of the cell papermill adds
 
 
 def is_progress(output: dict[str, Any]) -> bool:
@@ -82,7 +88,25 @@ def tidy_outputs(outputs: list[dict[str, Any]], root: str) -> list[dict[str, Any
                     kept.append(line)
                 continue
         kept.append(_relative(output, root))
-    return kept
+    return merged_streams(kept)
+
+
+def merged_streams(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``outputs`` with each run of consecutive stream outputs to the same stream joined into one
+    (how a cell's text was cut into messages depends on the timing of its flushes)."""
+    merged: list[dict[str, Any]] = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (
+            previous is not None
+            and output.get("output_type") == "stream"
+            and previous.get("output_type") == "stream"
+            and previous.get("name") == output.get("name")
+        ):
+            merged[-1] = {**previous, "text": _text(previous) + _text(output)}
+        else:
+            merged.append(output)
+    return merged
 
 
 def _relative(value: Any, root: str) -> Any:
@@ -110,6 +134,8 @@ def tidy(notebook: str | Path, root: str | Path = REPO_ROOT) -> Path:
     content = nbformat.reads(path.read_text(), as_version=nbformat.NO_CONVERT)
     for cell in content.cells:
         cell["metadata"] = nbformat.from_dict(without_clocks(dict(cell.get("metadata", {}))))
+        if INJECTED in cell["metadata"].get("tags", []):
+            cell["id"] = INJECTED  # papermill draws a random id for the cell it adds
         if cell.get("cell_type") == "code":
             outputs = tidy_outputs([dict(o) for o in cell.get("outputs", [])], str(root))
             cell["outputs"] = [nbformat.from_dict(o) for o in outputs]
