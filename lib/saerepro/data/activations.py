@@ -128,7 +128,7 @@ def cache_activations(
             acts = resid[:, 1:].reshape(-1, model.cfg.d_model)
             sum_sq += float(acts.double().pow(2).sum())
             count += len(acts)
-            pending.append(acts.to(torch.float16).numpy())
+            pending.append(acts.to(torch.float16).cpu().numpy())
             if sum(len(p) for p in pending) >= shard_tokens:
                 flush()
             bar.update(len(acts))
@@ -137,7 +137,7 @@ def cache_activations(
             flush()
         np.save(tmp / TOKENS_FILE, windows)
         if bos is not None:
-            np.save(tmp / BOS_FILE, bos.numpy())  # fp32: the BOS norm overflows fp16
+            np.save(tmp / BOS_FILE, bos.cpu().numpy())  # fp32: the BOS norm overflows fp16
         index = CacheIndex(
             hook=resid_hook(layer),
             layer=layer,
@@ -309,7 +309,7 @@ def example_activations(
         rows = ids[start : start + batch_size]
         width = max(map(len, rows))
         batch = torch.tensor([row + [pad] * (width - len(row)) for row in rows])
-        acts = extract_resid(model, batch, layer).to(torch.float16).numpy()
+        acts = extract_resid(model, batch, layer).to(torch.float16).cpu().numpy()
         for i, row in enumerate(rows):
             out[start + i, 1 : len(row)] = acts[i, 1 : len(row)]
     return out, lengths

@@ -36,11 +36,13 @@ def heldout_metrics(sae: SAE, x: torch.Tensor, batch_size: int = 4096) -> Heldou
     require(len(x) >= 2, "x", "at least 2 held-out rows", len(x))
     require(batch_size >= 1, "batch_size", "at least 1", batch_size)
     sae.eval()
-    mean = x.double().mean(0)
+    device = sae.W_dec.device
+    mean = x.double().mean(0).to(device)
     residual = total = 0.0
     active = 0
-    fired = torch.zeros(sae.cfg.d_sae, dtype=torch.bool)
+    fired = torch.zeros(sae.cfg.d_sae, dtype=torch.bool, device=device)
     for chunk in torch.split(x, batch_size):
+        chunk = chunk.to(device)  # held-out rows may live on the CPU, the SAE on a GPU
         codes = sae.encode(chunk)
         nonzero = codes != 0
         residual += float((chunk - sae.decode(codes)).double().pow(2).sum())
@@ -72,7 +74,8 @@ def firing_frequencies(sae: SAE, x: torch.Tensor, batch_size: int = 4096) -> tor
     require(len(x) >= 1, "x", "at least 1 held-out row", len(x))
     require(batch_size >= 1, "batch_size", "at least 1", batch_size)
     sae.eval()
-    counts = torch.zeros(sae.cfg.d_sae, dtype=torch.float64)
+    device = sae.W_dec.device
+    counts = torch.zeros(sae.cfg.d_sae, dtype=torch.float64, device=device)
     for chunk in torch.split(x, batch_size):
-        counts += (sae.encode(chunk) != 0).sum(0).double()
-    return counts / len(x)
+        counts += (sae.encode(chunk.to(device)) != 0).sum(0).double()
+    return (counts / len(x)).cpu()

@@ -55,26 +55,26 @@ def compare_inference(sae: SAE, x: torch.Tensor, k: int, batch_size: int) -> Inf
     require(len(x) >= batch_size >= 1, "batch_size", f"in 1..{len(x)} (rows of x)", batch_size)
     require(hasattr(sae, "threshold"), "sae", "a saved BatchTopK SAE (JumpReLU form)", type(sae))
     x = x[: len(x) // batch_size * batch_size]  # whole batches only
-    mean = x.double().mean(0)
+    device = sae.W_dec.device
+    mean = x.double().mean(0).to(device)
     minima, totals = [], torch.zeros(6, dtype=torch.float64)  # l0 x2, residual x2, both, either
     variance = 0.0
     n_rows = 0
     for chunk in torch.split(x, batch_size):
+        chunk = chunk.to(device)  # held-out rows may live on the CPU, the SAE on a GPU
         batch_codes = batch_level_codes(sae, chunk, k)
         sample_codes = sae.encode(chunk)
         minima.append(float(batch_codes[batch_codes > 0].min()))
         batch_on, sample_on = batch_codes > 0, sample_codes > 0
-        totals += torch.tensor(
-            [
-                sample_on.sum(),
-                batch_on.sum(),
-                (chunk - sae.decode(sample_codes)).double().pow(2).sum(),
-                (chunk - sae.decode(batch_codes)).double().pow(2).sum(),
-                (batch_on & sample_on).sum(),
-                (batch_on | sample_on).sum(),
-            ],
-            dtype=torch.float64,
+        parts = (
+            sample_on.sum(),
+            batch_on.sum(),
+            (chunk - sae.decode(sample_codes)).double().pow(2).sum(),
+            (chunk - sae.decode(batch_codes)).double().pow(2).sum(),
+            (batch_on & sample_on).sum(),
+            (batch_on | sample_on).sum(),
         )
+        totals += torch.tensor([float(v) for v in parts], dtype=torch.float64)
         variance += float((chunk.double() - mean).pow(2).sum())
         n_rows += len(chunk)
     return InferenceComparison(

@@ -95,7 +95,7 @@ def splice_evaluation(
         for start in tqdm(
             range(0, len(windows), batch_size), desc="CE evaluation", disable=not progress
         ):
-            tokens = windows[start : start + batch_size]
+            tokens = windows[start : start + batch_size].to(model.cfg.device)
             targets = tokens[:, 2:]
             resid = extract_resid(model, tokens, layer)
             clean = _log_probs_after(model, resid, layer)
@@ -108,8 +108,9 @@ def splice_evaluation(
                 spliced_resid[:, 1:] = reconstruct(resid[:, 1:])
                 spliced = _log_probs_after(model, spliced_resid, layer)
                 kl = (clean.exp() * (clean - spliced)).sum()
+                spliced_ce = _ce(spliced, targets).sum()
                 sums[name] += torch.tensor(
-                    [clean_ce, _ce(spliced, targets).sum(), ablated_ce, kl], dtype=torch.float64
+                    [float(v) for v in (clean_ce, spliced_ce, ablated_ce, kl)], dtype=torch.float64
                 )
             count += targets.numel()
     return {

@@ -150,15 +150,15 @@ def insertion_delta_mse(
     alpha = bias_weight(small.d_sae, 1)
     shift = (1 - alpha) * (large.bias - small.bias)
     row_norms = large.weight.pow(2).sum(1)
-    total = torch.zeros(large.d_sae, dtype=torch.float64)
+    total = torch.zeros(large.d_sae, dtype=torch.float64, device=x.device)
     bias_change = 0.0
-    for rows in torch.split(torch.arange(len(x)), chunk):
+    for rows in torch.split(torch.arange(len(x), device=x.device), chunk):
         error = x[rows] - small.bias - small_codes[rows] @ small.weight
         shifted = error - shift
         bias_change += float((shifted.pow(2).sum() - error.pow(2).sum()).double())
         f = large_codes[rows]
         total += (f.pow(2) * row_norms - 2 * f * (shifted @ large.weight.T)).double().sum(0)
-    return ((total + bias_change) / len(x)).float()
+    return ((total + bias_change) / len(x)).float().cpu()
 
 
 @dataclass(frozen=True)

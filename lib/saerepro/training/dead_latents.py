@@ -32,7 +32,9 @@ class DeadLatentProbe:
         if step % self.every:
             return
         if self._last_fired is None:
-            self._last_fired = torch.full((sae.cfg.d_sae,), -(10**9), dtype=torch.long)
+            self._last_fired = torch.full(
+                (sae.cfg.d_sae,), -(10**9), dtype=torch.long, device=sae.W_dec.device
+            )
         fired = (sae.encode(batch.to(sae.dtype)) > 0).any(0)
         self._last_fired[fired] = step
         dead = (step - self._last_fired > self.window).float().mean()

@@ -111,6 +111,7 @@ class _RecordingTrainer(SAETrainer):
 
     def step(self, batch: torch.Tensor) -> TrainStepOutput:
         step = self.n_training_steps
+        batch = batch.to(self.sae.device)  # as SAETrainer.step would: hooks see the SAE's device
         for hook in self._hooks:
             hook(step, self.sae, batch)
         lr = self.optimizer.param_groups[0]["lr"]  # the rate this step uses
