@@ -153,6 +153,7 @@ def build_model(params: BackboneParams, data: BackboneData) -> None:
     if params.model == lm.OFFLINE_MODEL:
         lm.convert_offline_model(data.model)
         return
+    lm.require_hub_access(params.model)  # the paper tier stops here, at its first step
     with atomic_directory(data.model) as tmp:  # hub models are loaded by name, not converted
         (tmp / HUB_MODEL_FILE).write_text(json.dumps({"model": params.model}) + "\n")
 

@@ -142,6 +142,35 @@ def load_offline_hf(model_dir: str | Path = DEFAULT_MODEL_DIR):
     return model.eval(), tokenizer
 
 
+def hub_access_problem(name: str) -> str | None:
+    """Why hub model ``name`` cannot be fetched from here (None: it can), without downloading it."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return "HF_HUB_OFFLINE is set"
+    try:
+        from huggingface_hub import model_info
+
+        model_info(name, timeout=10)
+    except Exception as error:  # no network, no token, licence not accepted: all refuse alike
+        return f"{error.__class__.__name__}: {str(error).splitlines()[0][:200]}"
+    return None
+
+
+def require_hub_access(name: str) -> None:
+    """Refuse, before any work, a hub model this machine cannot fetch, saying what it needs."""
+    problem = hub_access_problem(name)
+    if problem is not None:
+        raise ModelUnavailableError(
+            f"{name!r} needs the Hugging Face hub, which cannot be reached from here ({problem}). "
+            "It needs network access to huggingface.co, HF_HUB_OFFLINE unset"
+            + (
+                ", and a Hugging Face token with the Gemma licence accepted (`hf auth login`)"
+                if "gemma" in name
+                else ""
+            )
+            + f". Offline, use the cpu tier (model {OFFLINE_MODEL!r})."
+        )
+
+
 def load_model(
     name: str = OFFLINE_MODEL, model_dir: str | Path = DEFAULT_MODEL_DIR, device: str = "cpu"
 ) -> HookedTransformer:

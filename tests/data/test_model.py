@@ -1,4 +1,5 @@
-"""A converted model folder is checked against the checksums its conversion recorded."""
+"""The converted model folder is checked against its recorded checksums; a hub model this machine
+cannot fetch is refused before any work."""
 
 import pytest
 from saerepro.data.model import (
@@ -46,3 +47,25 @@ def test_a_folder_without_checksums_is_refused(model_folder):
     (model_folder / CHECKSUMS_FILE).unlink()
     with pytest.raises(ModelUnavailableError, match=r"has no checksums\.json.*dvc repro model"):
         load_offline_hf(model_folder)
+
+
+def test_a_hub_model_without_hub_access_is_refused_before_any_work(monkeypatch, tmp_path):
+    from saerepro.data import backbone
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    params = backbone.load("paper")
+    data = backbone.BackboneData(tmp_path)
+    with pytest.raises(
+        ModelUnavailableError, match=r"google/gemma-2-2b.*HF_HUB_OFFLINE is set.*hf auth login"
+    ):
+        backbone.run_step("model", params, data)
+    assert not data.model.exists()
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    import huggingface_hub
+
+    def unreachable(*args, **kwargs):
+        raise OSError("Network is unreachable")
+
+    monkeypatch.setattr(huggingface_hub, "model_info", unreachable)
+    with pytest.raises(ModelUnavailableError, match=r"OSError: Network is unreachable.*cpu tier"):
+        backbone.run_step("model", params, data)
