@@ -183,6 +183,12 @@ def build_task(
     pools = [sorted(t for t in pool if t not in shared) for pool in pools]
     n = min(settings.per_class, *map(len, pools))
     require(n >= 4, f"probing task {name}", "at least 4 examples per class", n)
+    if n < settings.per_class:  # stated here and in the task's provenance, never silent
+        print(
+            f"probing task {name}: {n} examples per class, not probing.per_class="
+            f"{settings.per_class}: its sources hold {[len(pool) for pool in pools]}",
+            flush=True,
+        )
     rng = random.Random(f"{settings.seed}:{name}")
     n_test = max(1, round(n * settings.test_fraction))
     examples = []
