@@ -14,6 +14,7 @@ import nbformat
 import pytest
 from saerepro.core.lifetime import alive, launchers
 from saerepro.core.paths import REPO_ROOT
+from test_parallel import wait_for  # beside this file
 
 pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads processes from /proc")
 
@@ -28,15 +29,6 @@ def slow_job(args):
     Path(folder, f"done_{i}").touch()
     return i
 """
-
-
-def wait_for(predicate, seconds=120.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_launchers_look_through_shells():

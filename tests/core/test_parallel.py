@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from saerepro.core.lifetime import alive
 from saerepro.core.parallel import map_jobs
 
 JOBS_MODULE = """
@@ -24,13 +25,6 @@ def slow_job(args):
     Path(folder, f"done_{i}").touch()
     return i
 """
-
-
-def alive(pid: int) -> bool:
-    status = Path(f"/proc/{pid}/status")
-    if not status.exists():
-        return False
-    return "\nState:\tZ" not in status.read_text()  # a zombie has exited
 
 
 def wait_for(predicate, seconds=90.0):
