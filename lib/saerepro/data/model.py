@@ -155,19 +155,23 @@ def hub_access_problem(name: str) -> str | None:
     return None
 
 
+def hub_needs(name: str) -> str:
+    """What loading hub model ``name`` needs, and the offline alternative (for error messages)."""
+    token = ", and a Hugging Face token with the Gemma licence accepted (`hf auth login`)"
+    return (
+        "It needs network access to huggingface.co, HF_HUB_OFFLINE unset"
+        + (token if "gemma" in name else "")
+        + f". Offline, use the cpu tier (model {OFFLINE_MODEL!r})."
+    )
+
+
 def require_hub_access(name: str) -> None:
     """Refuse, before any work, a hub model this machine cannot fetch, saying what it needs."""
     problem = hub_access_problem(name)
     if problem is not None:
         raise ModelUnavailableError(
             f"{name!r} needs the Hugging Face hub, which cannot be reached from here ({problem}). "
-            "It needs network access to huggingface.co, HF_HUB_OFFLINE unset"
-            + (
-                ", and a Hugging Face token with the Gemma licence accepted (`hf auth login`)"
-                if "gemma" in name
-                else ""
-            )
-            + f". Offline, use the cpu tier (model {OFFLINE_MODEL!r})."
+            + hub_needs(name)
         )
 
 
@@ -190,12 +194,6 @@ def load_model(
     except OSError as error:
         raise ModelUnavailableError(
             f"cannot load {name!r} from the Hugging Face hub ({error.__class__.__name__}). "
-            "It needs network access to huggingface.co"
-            + (
-                ", a Hugging Face token with the Gemma licence accepted (`hf auth login`)"
-                if "gemma" in name
-                else ""
-            )
-            + f", and HF_HUB_OFFLINE unset. Offline, use model={OFFLINE_MODEL!r}."
+            + hub_needs(name)
         ) from error
     return model.eval()
