@@ -48,3 +48,13 @@ def test_the_l0_dither_study_records_every_centre(tmp_path):
     assert sorted(table.centre) == [6, 16]
     assert (table.noise >= 0).all() and table.s_n_dec.notna().all()
     assert (tmp_path / "l0_dither_response.json").is_file()
+
+
+def test_the_finder_variants_study_records_every_variant_and_start(tmp_path):
+    _study("l0_finder_variants").main(["--smoke", "--out", str(tmp_path), "--workers", "1"])
+    table = pd.read_csv(tmp_path / "l0_finder_variants.csv")
+    assert set(table.variant) == {"chosen", "sign_only", "slow_lr", "forked_arms"}
+    assert len(table) == 4 * 2 * 2  # variants x models x starts
+    assert (table.worst_distance >= 0).all() and table.settled_l0.gt(0).all()
+    cycles = pd.read_csv(tmp_path / "l0_finder_variants_cycles.csv")
+    assert set(cycles.variant) == set(table.variant)

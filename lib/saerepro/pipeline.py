@@ -212,6 +212,7 @@ def stages() -> list[Stage]:
                 claims("l0_dynamics"),
                 "results/l0_dynamics/evaluation.csv",
                 "results/l0_dynamics/open_source_sae_l0s.csv",
+                "results/l0_dynamics/settling_finder_runs.csv",
             ),
             plots=(
                 Plot(
@@ -224,6 +225,13 @@ def stages() -> list[Stage]:
                 Plot(
                     "l0_dynamics: the automatic finder's L0 (SBW A.4)",
                     "results/l0_dynamics/finder_history.csv",
+                    "step",
+                    ("l0",),
+                    "scatter",
+                ),
+                Plot(
+                    "l0_dynamics: our settling finder's working L0",
+                    "results/l0_dynamics/settling_finder_history.csv",
                     "step",
                     ("l0",),
                     "scatter",

@@ -8,6 +8,7 @@ from pathlib import Path
 from saerepro.core.checks import bounded, require
 from saerepro.toy.jobs import ToyEvalJob, ToySAEJob, checkpoint_path
 from saerepro.toy.model import ToyModelConfig
+from saerepro.training.dithered_finder import DitheredFinderConfig, DitheredL0Finder
 from saerepro.training.l0_control import AutoL0Finder, L0FinderConfig, LinearL0Schedule
 from saerepro.training.trainer import TrainSettings
 
@@ -38,6 +39,13 @@ class L0DynamicsParams:
     eval_samples: int
     eval_seed: int
     workers: int
+    held_out_model: ToyModelConfig
+    settling: DitheredFinderConfig
+    settling_steps: int
+    settling_lr: float = bounded(gt=0)
+    settling_seeds: tuple[int, ...]
+    settling_start_factors: tuple[float, ...] = bounded(gt=0)
+    settling_tolerance: float = bounded(gt=0)
 
     def __post_init__(self) -> None:
         for name in ("model", "second_model"):
@@ -78,7 +86,30 @@ class L0DynamicsParams:
             "more than finder.warmup_steps + finder.eval_every",
             self.finder_steps,
         )
-        for name in ("transition_starts", "finder_seeds", "second_model_seeds"):
+        require(
+            self.settling_steps >= self.settling.warmup_steps + 2 * self.settling.cycle_steps,
+            "settling_steps",
+            "at least settling.warmup_steps + two cycles (8 x settling.period)",
+            self.settling_steps,
+        )
+        factors = self.settling_start_factors
+        require(
+            min(factors) < 1 < max(factors),
+            "settling_start_factors",
+            "multiples of the true L0 with at least one below 1 and one above 1",
+            factors,
+        )
+        for name, model in self.settling_models.items():
+            finder = DitheredL0Finder(self.settling, max(factors) * model.true_l0)
+            highest = finder.max_l0(model.n_features) / model.true_l0
+            require(
+                max(factors) <= highest,
+                "settling_start_factors",
+                f"at most {highest:.3g} on the {name} model: the probe above the start must stay "
+                "below settling.probe_cap x n",
+                factors,
+            )
+        for name in ("transition_starts", "finder_seeds", "second_model_seeds", "settling_seeds"):
             value = getattr(self, name)
             require(len(value) >= 1, name, "a non-empty list", value)
         require(0 < self.settle_fraction <= 1, "settle_fraction", "in (0, 1]", self.settle_fraction)
@@ -96,6 +127,37 @@ class L0DynamicsParams:
             self.eval_samples,
         )
         require(self.workers >= 1, "workers", "an integer >= 1", self.workers)
+
+    @property
+    def settling_models(self) -> dict[str, ToyModelConfig]:
+        """The toy models the settling finder runs on; ``held_out`` was never used to tune it."""
+        return {"paper": self.model, "second": self.second_model, "held_out": self.held_out_model}
+
+    def settling_jobs(self, root: str | Path) -> list[ToySAEJob]:
+        """Ours: the settling finder on every toy model, seed and start (a multiple of the
+        model's true L0, rounded to 0.1)."""
+        settings = TrainSettings(
+            total_samples=self.settling_steps * self.batch_size,
+            batch_size=self.batch_size,
+            lr=self.settling_lr,
+        )
+        jobs = []
+        for name, model in self.settling_models.items():
+            for factor in self.settling_start_factors:
+                start = round(factor * model.true_l0, 1)
+                for seed in self.settling_seeds:
+                    jobs.append(
+                        ToySAEJob(
+                            model,
+                            start,
+                            model.n_features,
+                            settings,
+                            seed,
+                            str(Path(root) / f"settling_{name}" / f"start{start:g}_seed{seed}"),
+                            controller=DitheredL0Finder(self.settling, start),
+                        )
+                    )
+        return jobs
 
     def eval_job(self, job: ToySAEJob) -> ToyEvalJob:
         """Evaluation of a trained job's SAE on held-out samples of its own toy model."""

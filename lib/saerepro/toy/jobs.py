@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from sae_lens import BatchTopKTrainingSAE, BatchTopKTrainingSAEConfig
@@ -52,7 +53,7 @@ class ToySAERun:
     mse_losses: list[float]
     l0s: list[float]
     seconds: float
-    controller_history: list[tuple[int, float, float]] = field(default_factory=list)
+    controller_history: list[Any] = field(default_factory=list)
 
 
 def train_toy_sae(job: ToySAEJob) -> ToySAERun:
