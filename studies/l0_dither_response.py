@@ -18,7 +18,6 @@ This study holds the centre fixed at L0s around the true one (10.95) and records
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ import torch
 from saerepro.core.atomic import atomic_write_csv, atomic_write_text
 from saerepro.core.parallel import map_jobs
 from saerepro.core.paths import repo_path
+from saerepro.core.study_cli import study_arguments
 from saerepro.metrics import nth_decoder_projection
 from saerepro.toy.jobs import ToySAEJob, train_toy_sae
 from saerepro.toy.model import ToyModelConfig
@@ -144,11 +144,7 @@ def run(settings: Settings, out: str, workers: int) -> pd.DataFrame:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes (seconds)")
-    parser.add_argument("--out", default="results/studies")
-    parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args(argv)
+    args = study_arguments(__doc__, argv)
     summary = run(SMOKE if args.smoke else FULL, args.out, args.workers)
     print(summary.to_string(index=False))
 

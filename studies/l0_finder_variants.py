@@ -21,7 +21,6 @@ distance from the true L0 there.
 
 from __future__ import annotations
 
-import argparse
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -33,6 +32,7 @@ from saerepro.core.atomic import atomic_write_csv
 from saerepro.core.parallel import map_jobs
 from saerepro.core.params import load_params
 from saerepro.core.paths import repo_path
+from saerepro.core.study_cli import study_arguments
 from saerepro.evals.finder_settling import settling
 from saerepro.metrics import nth_decoder_projection
 from saerepro.sections.l0_dynamics import SECTION, L0DynamicsParams
@@ -179,11 +179,7 @@ def run(study: Study, out: str, workers: int) -> pd.DataFrame:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes (seconds)")
-    parser.add_argument("--out", default="results/studies")
-    parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args(argv)
+    args = study_arguments(__doc__, argv)
     summary = run(SMOKE if args.smoke else FULL, args.out, args.workers)
     with pd.option_context("display.width", 120):
         print(summary.round(3).to_string(index=False))
