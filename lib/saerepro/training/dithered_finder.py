@@ -172,6 +172,7 @@ class DitheredL0Finder:
             self._phase_means.append((float(values.mean()), float(values.var())))
             if len(self._phase_means) == 4:
                 self._end_cycle(step)
+                set_k(sae, self.l0)  # training may end here: the SAE stops at the working L0
 
     def _check_start(self, d_sae: int) -> None:
         cfg, highest = self.config, self.max_l0(d_sae)
