@@ -60,8 +60,7 @@ class ForkedArms:
         cfg = self.config
         if step == 0:
             self._finder = DitheredL0Finder(cfg, self.start_l0)
-            self._finder._highest = self._finder.max_l0(sae.cfg.d_sae)
-            set_k(sae, self.start_l0)
+            self._finder.start(sae)
         if step < cfg.warmup_steps:
             return
         position = (step - cfg.warmup_steps) % self.fork_steps
@@ -130,8 +129,7 @@ def run(study: Study, out: str, workers: int) -> pd.DataFrame:
     keys, jobs = [], []
     for name, (factory, lr) in variants(params.settling, params.settling_lr, study).items():
         for model_name, model in models.items():
-            for factor in params.settling_start_factors:
-                start = round(factor * model.true_l0, 1)
+            for start in params.settling_starts(model):
                 keys.append((name, model_name, start, model.true_l0))
                 jobs.append(
                     ToySAEJob(

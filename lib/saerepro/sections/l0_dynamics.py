@@ -89,7 +89,7 @@ class L0DynamicsParams:
         require(
             self.settling_steps >= self.settling.warmup_steps + 2 * self.settling.cycle_steps,
             "settling_steps",
-            "at least settling.warmup_steps + two cycles (8 x settling.period)",
+            f"at least settling.warmup_steps + two cycles ({2 * self.settling.cycle_steps} steps)",
             self.settling_steps,
         )
         factors = self.settling_start_factors
@@ -100,8 +100,7 @@ class L0DynamicsParams:
             factors,
         )
         for name, model in self.settling_models.items():
-            finder = DitheredL0Finder(self.settling, max(factors) * model.true_l0)
-            highest = finder.max_l0(model.n_features) / model.true_l0
+            highest = self.settling.max_l0(model.n_features) / model.true_l0
             require(
                 max(factors) <= highest,
                 "settling_start_factors",
@@ -130,12 +129,17 @@ class L0DynamicsParams:
 
     @property
     def settling_models(self) -> dict[str, ToyModelConfig]:
-        """The toy models the settling finder runs on; ``held_out`` was never used to tune it."""
+        """The toy models the settling finder runs on; ``held_out`` was not used to choose its
+        settings (though its seed 0 ran beside those trials)."""
         return {"paper": self.model, "second": self.second_model, "held_out": self.held_out_model}
 
+    def settling_starts(self, model: ToyModelConfig) -> list[float]:
+        """The settling finder's starts on ``model``: each start factor times its true L0,
+        rounded to 0.1."""
+        return [round(factor * model.true_l0, 1) for factor in self.settling_start_factors]
+
     def settling_jobs(self, root: str | Path) -> list[ToySAEJob]:
-        """Ours: the settling finder on every toy model, seed and start (a multiple of the
-        model's true L0, rounded to 0.1)."""
+        """Ours: the settling finder on every toy model, start and seed."""
         settings = TrainSettings(
             total_samples=self.settling_steps * self.batch_size,
             batch_size=self.batch_size,
@@ -143,8 +147,7 @@ class L0DynamicsParams:
         )
         jobs = []
         for name, model in self.settling_models.items():
-            for factor in self.settling_start_factors:
-                start = round(factor * model.true_l0, 1)
+            for start in self.settling_starts(model):
                 for seed in self.settling_seeds:
                     jobs.append(
                         ToySAEJob(

@@ -111,6 +111,11 @@ class DitheredFinderConfig:
         """The decoder projection index for an SAE of width ``d_sae``: n_fraction of it, >= 1."""
         return max(1, round(self.n_fraction * d_sae))
 
+    def max_l0(self, d_sae: int) -> float:
+        """The highest working L0 for an SAE of width ``d_sae``: its probe stays at or below
+        ``probe_cap`` of n, so s_n^dec measures latents beyond the active ones."""
+        return self.probe_cap * self.n_for(d_sae) / (1 + self.dither)
+
 
 @dataclass
 class DitheredL0Finder:
@@ -149,9 +154,7 @@ class DitheredL0Finder:
     def __call__(self, step: int, sae: TrainingSAE, batch: torch.Tensor) -> None:
         cfg = self.config
         if step == 0:
-            self._highest = self.max_l0(sae.cfg.d_sae)
-            self._check_start(sae.cfg.d_sae)
-            set_k(sae, self.l0)
+            self.start(sae)
         if step < cfg.warmup_steps:
             return
         index, position = divmod(step - cfg.warmup_steps, cfg.period)
@@ -174,8 +177,11 @@ class DitheredL0Finder:
                 self._end_cycle(step)
                 set_k(sae, self.l0)  # training may end here: the SAE stops at the working L0
 
-    def _check_start(self, d_sae: int) -> None:
-        cfg, highest = self.config, self.max_l0(d_sae)
+    def start(self, sae: TrainingSAE) -> None:
+        """Before the first step: check that the start leaves room for the probe below n, and
+        set the SAE's k to it."""
+        cfg, d_sae = self.config, sae.cfg.d_sae
+        highest = cfg.max_l0(d_sae)
         require(
             self.start_l0 <= highest,
             "start_l0",
@@ -184,6 +190,8 @@ class DitheredL0Finder:
             f"(n_fraction {cfg.n_fraction:g} of d_sae={d_sae})",
             self.start_l0,
         )
+        self._highest = highest
+        set_k(sae, self.l0)
 
     def _end_cycle(self, step: int) -> None:
         (a1, va1), (b1, vb1), (b2, vb2), (a2, va2) = self._phase_means
@@ -217,9 +225,3 @@ class DitheredL0Finder:
         new = self.l0 * math.exp(sign * self._step_size)
         self.l0 = min(max(new, cfg.min_l0), self._highest)
         return self.l0
-
-    def max_l0(self, d_sae: int) -> float:
-        """The highest working L0: its probe stays at or below ``probe_cap`` of n, so s_n^dec
-        measures latents beyond the active ones."""
-        cfg = self.config
-        return cfg.probe_cap * cfg.n_for(d_sae) / (1 + cfg.dither)
