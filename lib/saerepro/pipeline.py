@@ -162,7 +162,7 @@ def stages() -> list[Stage]:
     return [
         backbone_step("model", ("backbone",)),
         backbone_step("corpus", ("backbone",), backbone_data("model")),
-        backbone_step("probing_data", ("backbone",)),
+        backbone_step("probing_data", ("backbone",), backbone_data("corpus")),
         backbone_step("activations", ("backbone",), backbone_data("model", "corpus", "probing")),
         notebook_stage(
             "backbone",
@@ -244,13 +244,17 @@ def stages() -> list[Stage]:
             ("recipe", "backbone", "llm_l0_sweep"),
             deps=backbone_data("model", "probing", "activations"),
             outs=("data/llm_l0_sweep/checkpoints",),
-            results=(claims("llm_l0_sweep"), "results/llm_l0_sweep/probes.csv"),
+            results=(
+                claims("llm_l0_sweep"),
+                "results/llm_l0_sweep/probes.csv",
+                "results/llm_l0_sweep/probe_predictions.csv.gz",
+            ),
             plots=(
                 Plot(
                     "llm_l0_sweep: s_n^dec against k (SBW Fig. 3)",
                     "results/llm_l0_sweep/sweep.csv",
                     "k",
-                    ("s_n=88", "s_n=312", "s_n=1250"),
+                    ("s_n=512", "s_n=1024", "s_n=2048"),  # the cpu tier's N
                 ),
                 Plot(
                     "llm_l0_sweep: sparse-probing F1 against k (SBW Fig. 4)",

@@ -3,6 +3,7 @@
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from saerepro.core.checks import ParamError
@@ -16,7 +17,10 @@ from saerepro.data.activations import (
     token_windows,
 )
 from saerepro.data.corpus import read_documents
-from saerepro.data.probing_tasks import read_task
+from saerepro.data.probing_catalogue import KINDS
+from saerepro.data.probing_overlap import CorpusShingles
+from saerepro.data.probing_tasks import read_task, read_tasks_index
+from saerepro.evals import probing_table
 from saerepro.evals.splice import splice_evaluation
 
 pytestmark = pytest.mark.integration  # needs the real offline model
@@ -89,6 +93,43 @@ def test_probing_splits_are_disjoint_and_balanced(smoke):
             labels = [e.label for e in part]
             assert labels.count(0) == labels.count(1) > 0, task
         assert len(examples) == len({e.text for e in examples}), task
+
+
+def test_smoke_tasks_are_balanced_and_not_in_the_training_corpus(smoke):
+    params, data = smoke
+    index = read_tasks_index(data.probing)
+    seen = CorpusShingles.of_corpus(data.corpus)
+    for name in params.probing.tasks:
+        info = index["tasks"][name]
+        assert info["kind"] in KINDS, name
+        assert set(info["dropped"]) == {"in_both_classes", "in_training_corpus"}, name
+        examples = read_task(data.probing, name)
+        assert [e.label for e in examples].count(1) == info["per_class"], name
+        assert not any(seen.seen(e.text) for e in examples), name
+
+
+def test_task_table_rows_give_ceiling_baseline_and_easy_flag(smoke, model):
+    params, data = smoke
+    index = read_tasks_index(data.probing)
+    tasks = backbone.probe_tasks(data, params.probing.tasks[:2])
+    rows = [
+        probing_table.task_row(
+            task,
+            read_task(data.probing, task.name),
+            index["tasks"][task.name],
+            model.tokenizer,
+            params.probe_tokens,
+        )
+        for task in tasks
+    ]
+    for row, task in zip(rows, tasks, strict=True):
+        assert row["task"] == task.name and row["kind"] == index["tasks"][task.name]["kind"]
+        for key in ("dense_f1", "dense_auc", "dense_f1_mean_pooled", "bag_of_tokens_f1"):
+            assert 0 <= row[key] <= 1, key
+        assert row["easy"] == (row["dense_f1"] >= probing_table.EASY_F1)
+        assert 1 <= row["mean_tokens"] <= params.probe_tokens - 1
+    summary = probing_table.kind_summary(pd.DataFrame(rows))
+    assert summary.tasks.sum() == 2
 
 
 def test_token_windows_start_with_bos_and_have_no_other_bos(model, windows):

@@ -282,6 +282,13 @@ class ActivationStore:
                     yield batch
 
 
+def example_token_ids(tokenizer: Any, texts: Sequence[str], max_tokens: int) -> list[list[int]]:
+    """Each text's token ids as the probes see them: BOS plus at most ``max_tokens - 1`` tokens."""
+    require(max_tokens >= 2, "max_tokens", "at least 2", max_tokens)
+    encoded = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+    return [[tokenizer.bos_token_id, *row[: max_tokens - 1]] for row in encoded]
+
+
 def example_activations(
     model: Any,
     tokenizer: Any,
@@ -297,9 +304,7 @@ def example_activations(
     never lets padding reach a real position). Position 0 (BOS, whose norm overflows fp16) and
     padding rows are stored as zeros: BOS is never used.
     """
-    require(max_tokens >= 2, "max_tokens", "at least 2", max_tokens)
-    encoded = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
-    ids = [[tokenizer.bos_token_id, *row[: max_tokens - 1]] for row in encoded]
+    ids = example_token_ids(tokenizer, texts, max_tokens)
     lengths = np.asarray([len(row) for row in ids], dtype=np.int32)
     out = np.zeros((len(ids), max_tokens, model.cfg.d_model), dtype=np.float16)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0

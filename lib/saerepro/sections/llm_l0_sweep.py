@@ -15,7 +15,7 @@ from saerepro.core.checks import require
 from saerepro.core.params import load_params
 from saerepro.data.probing_tasks import ProbeTask
 from saerepro.evals.heldout import decoder_projections, heldout_metrics
-from saerepro.evals.probing import pooled_latents, sparse_probe
+from saerepro.evals.probing import POOLINGS, pooled_latents, sparse_probe
 from saerepro.saes.checkpoints import sae_name
 from saerepro.training.cached_jobs import CachedSAEJob
 from saerepro.training.recipe import TrainingRecipe
@@ -126,10 +126,14 @@ def evaluate_sae(
     tasks: Sequence[ProbeTask],
     probe_ks: Sequence[int],
     scale: float,
-) -> tuple[dict[str, float], list[dict[str, Any]]]:
+) -> tuple[dict[str, float], list[dict[str, Any]], list[dict[str, Any]]]:
     """One sweep SAE on held-out data: reconstruction, s_n^dec and sparse probing.
 
-    Returns the SAE's summary row (probe F1 averaged over tasks) and one row per task and probe k.
+    Sparse probing follows the benchmark's protocol on last-token latents (the headline columns
+    ``probe_f1_k=K`` and ``probe_auc_k=K``) and repeats it on mean-pooled latents
+    (``probe_f1_mean_k=K``). Returns the SAE's summary row (averages over tasks), one row per
+    task, pooling and probe k, and one row per test example (its score and label, for
+    bootstrap intervals).
     """
     heldout = heldout_metrics(sae, eval_acts)
     row: dict[str, float] = {
@@ -141,15 +145,34 @@ def evaluate_sae(
     }
     for n, value in decoder_projections(sae, projection_acts, ns).items():
         row[f"s_n={n}"] = value
-    probe_rows = []
+    probe_rows, predictions = [], []
     for task in tasks:
-        pooled = pooled_latents(sae.encode, task, scale)
+        labels = task.labels[~task.is_train].tolist()
+        for pooling in POOLINGS:
+            pooled = pooled_latents(sae.encode, task, scale, pooling)
+            for k in probe_ks:
+                result = sparse_probe(pooled, task, k)
+                where = {"task": task.name, "pooling": pooling, "probe_k": k}
+                probe_rows.append(
+                    {
+                        **where,
+                        "f1": result.f1,
+                        "auc": result.auc,
+                        "accuracy": result.accuracy,
+                        "l1_strength": result.strength,
+                    }
+                )
+                if pooling == "last":
+                    predictions += [
+                        {**where, "example": i, "label": label, "score": round(score, 4)}
+                        for i, (label, score) in enumerate(
+                            zip(labels, result.scores.tolist(), strict=True)
+                        )
+                    ]
+    for pooling in POOLINGS:
+        suffix = "" if pooling == "last" else "mean_"
         for k in probe_ks:
-            result = sparse_probe(pooled, task, k)
-            probe_rows.append(
-                {"task": task.name, "probe_k": k, "f1": result.f1, "accuracy": result.accuracy}
-            )
-    for k in probe_ks:
-        f1s = [r["f1"] for r in probe_rows if r["probe_k"] == k]
-        row[f"probe_f1_k={k}"] = sum(f1s) / len(f1s)
-    return row, probe_rows
+            chosen = [r for r in probe_rows if r["probe_k"] == k and r["pooling"] == pooling]
+            row[f"probe_f1_{suffix}k={k}"] = sum(r["f1"] for r in chosen) / len(chosen)
+            row[f"probe_auc_{suffix}k={k}"] = sum(r["auc"] for r in chosen) / len(chosen)
+    return row, probe_rows, predictions
