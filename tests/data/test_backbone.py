@@ -127,6 +127,7 @@ def test_task_table_rows_give_ceiling_baseline_and_easy_flag(smoke, model):
         for key in ("dense_f1", "dense_auc", "dense_f1_mean_pooled", "bag_of_tokens_f1"):
             assert 0 <= row[key] <= 1, key
         assert row["easy"] == (row["dense_f1"] >= probing_table.EASY_F1)
+        assert row["near_chance"] == (row["dense_auc"] < probing_table.CHANCE_AUC)
         assert 1 <= row["mean_tokens"] <= params.probe_tokens - 1
     summary = probing_table.kind_summary(pd.DataFrame(rows))
     assert summary.tasks.sum() == 2

@@ -16,7 +16,7 @@ import torch
 
 from saerepro.core.checks import require
 
-STRENGTHS = (1e-4, 1e-3, 1e-2, 1e-1)
+STRENGTHS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
 VALIDATION_FRACTION = 0.2
 ITERATIONS = 400
 

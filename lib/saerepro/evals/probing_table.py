@@ -1,6 +1,7 @@
 """The probing benchmark's task table: per task its kind, classes, sizes, how many texts the
 overlap filter removed, the dense-probe ceiling (last token and mean-pooled) and the bag-of-tokens
-baseline, and whether the task is easy (dense F1 at or above ``EASY_F1``)."""
+baseline, whether the task is easy (dense F1 at or above ``EASY_F1``) and whether even the dense
+probe is near chance (dense AUC below ``CHANCE_AUC``): neither kind can tell SAEs apart."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from saerepro.data.activations import example_token_ids
 from saerepro.data.probing_tasks import ProbeTask, ProbingExample
 from saerepro.evals.probing import bag_of_tokens_probe, dense_probe
 
-EASY_F1 = 0.98  # the issue's line: a task whose dense ceiling reaches it cannot show a peak
+EASY_F1 = 0.98  # a task whose dense ceiling reaches this leaves no room to tell SAEs apart
+CHANCE_AUC = 0.6  # a task whose dense ceiling stays below this has no signal for SAEs to keep
 
 
 def task_row(
@@ -41,6 +43,7 @@ def task_row(
         "bag_of_tokens_f1": tokens.f1,
         "bag_of_tokens_auc": tokens.auc,
         "easy": last.f1 >= EASY_F1,
+        "near_chance": last.auc < CHANCE_AUC,
         "mean_tokens": float(sum(len(row) - 1 for row in ids) / len(ids)),
         "packages": ", ".join(f"{p['name']} {p['version']}" for p in info["packages"]),
     }
@@ -53,6 +56,7 @@ def kind_summary(table: pd.DataFrame) -> pd.DataFrame:
         {
             "tasks": grouped.size(),
             "easy": grouped.easy.sum(),
+            "near_chance": grouped.near_chance.sum(),
             "dense_f1": grouped.dense_f1.mean(),
             "bag_of_tokens_f1": grouped.bag_of_tokens_f1.mean(),
         }
