@@ -3,7 +3,7 @@
     python studies/l0_finder_variants.py            # -> results/studies/l0_finder_variants*.csv
     python studies/l0_finder_variants.py --smoke    # tiny, seconds (kept runnable by a test)
 
-Every variant starts once above (1.5x) and once below (0.6x) the true L0 of each model and trains
+Every variant starts once above (1.5x) and once below (0.7x) the true L0 of each model and trains
 as long as notebook 02's settling runs. The variants:
 
 * ``chosen``: notebook 02's settings (``params.yaml: l0_dynamics.settling``);
