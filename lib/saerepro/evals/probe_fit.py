@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from saerepro.core.checks import require
@@ -36,17 +37,24 @@ class ProbeResult:
     predicted: torch.Tensor
 
 
-def weighted_f1(labels: torch.Tensor, predicted: torch.Tensor) -> float:
-    """The F1 of each class, averaged with the classes' test counts as weights (scikit-learn's
-    ``average="weighted"``)."""
-    total, n = 0.0, len(labels)
+def weighted_f1_along(labels: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """Weighted F1 along the last axis (``labels`` broadcast against ``predicted``): the F1 of
+    each class, averaged with the classes' counts as weights (scikit-learn's ``"weighted"``)."""
+    total = np.zeros(np.broadcast_shapes(labels.shape, predicted.shape)[:-1])
+    n = labels.shape[-1]
     for cls in (0, 1):
-        tp = float(((predicted == cls) & (labels == cls)).sum())
-        fp = float(((predicted == cls) & (labels != cls)).sum())
-        fn = float(((predicted != cls) & (labels == cls)).sum())
-        f1 = 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
-        total += f1 * float((labels == cls).sum()) / n
+        truth, guess = labels == cls, predicted == cls
+        tp = (truth & guess).sum(-1)
+        fp = (~truth & guess).sum(-1)
+        fn = (truth & ~guess).sum(-1)
+        f1 = np.where(tp > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
+        total = total + f1 * truth.sum(-1) / n
     return total
+
+
+def weighted_f1(labels: torch.Tensor, predicted: torch.Tensor) -> float:
+    """The weighted F1 of one set of predictions."""
+    return float(weighted_f1_along(labels.numpy(), predicted.numpy()))
 
 
 def auc(labels: torch.Tensor, scores: torch.Tensor) -> float:
@@ -58,14 +66,21 @@ def auc(labels: torch.Tensor, scores: torch.Tensor) -> float:
     return float(greater + 0.5 * ties)
 
 
-def _fit_l1(x: torch.Tensor, y: torch.Tensor, strength: float) -> tuple[torch.Tensor, torch.Tensor]:
+def _design(x: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """The design matrix (features and a bias column, float64) and FISTA's step, 1 / the
+    Lipschitz constant of the mean log-loss's gradient."""
+    design = torch.cat([x, torch.ones(len(x), 1)], 1).double()
+    lipschitz = float(torch.linalg.matrix_norm(design, ord=2)) ** 2 / (4 * len(x))
+    return design, 1.0 / max(lipschitz, 1e-12)
+
+
+def _fit_l1(
+    design: torch.Tensor, step: float, y: torch.Tensor, strength: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     """FISTA on mean log-loss + ``strength`` * ||w||_1 (the bias is not penalised)."""
-    n, d = x.shape
-    design = torch.cat([x, torch.ones(n, 1)], 1).double()
-    lipschitz = float(torch.linalg.matrix_norm(design, ord=2)) ** 2 / (4 * n)
-    step = 1.0 / max(lipschitz, 1e-12)
+    n = len(design)
     target = y.double()
-    w = torch.zeros(d + 1, dtype=torch.float64)
+    w = torch.zeros(design.shape[1], dtype=torch.float64)
     z, t = w.clone(), 1.0
     for _ in range(ITERATIONS):
         gradient = design.T @ (torch.sigmoid(design @ z) - target) / n
@@ -107,12 +122,13 @@ def fit_probe(
     mean, std = x_train.mean(0), x_train.std(0).clamp_min(1e-6)
     xs, xt = (x_train - mean) / std, (x_test - mean) / std
     held = validation_split(len(y_train), validation_fraction)
+    fit_design, fit_step = _design(xs[~held])  # one design for every strength tried
     losses = [
-        _log_loss(xs[held], y_train[held], *_fit_l1(xs[~held], y_train[~held], s))
+        _log_loss(xs[held], y_train[held], *_fit_l1(fit_design, fit_step, y_train[~held], s))
         for s in strengths
     ]
     strength = strengths[min(range(len(strengths)), key=losses.__getitem__)]
-    weight, bias = _fit_l1(xs, y_train, strength)
+    weight, bias = _fit_l1(*_design(xs), y_train, strength)
     scores = (xt.double() @ weight + bias).float()
     predicted = (scores > 0).long()
     return ProbeResult(

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from saerepro.core.checks import require
+from saerepro.evals.probe_fit import weighted_f1_along
 from saerepro.reporting.verdicts import Verdict
 
 
@@ -26,20 +27,6 @@ class PeakBand:
     point: int  # grid index of the best mean F1 on the full test sets
     band: tuple[int, ...]  # grid indices best in at least `share` of the resamples
     best_share: tuple[float, ...]  # per grid index: share of resamples in which it is best
-
-
-def _weighted_f1(labels: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-    """Weighted F1 along the last axis (labels broadcast against predicted)."""
-    total = np.zeros(np.broadcast_shapes(labels.shape, predicted.shape)[:-1])
-    n = labels.shape[-1]
-    for cls in (0, 1):
-        truth, guess = labels == cls, predicted == cls
-        tp = (truth & guess).sum(-1)
-        fp = (~truth & guess).sum(-1)
-        fn = (truth & ~guess).sum(-1)
-        f1 = np.where(tp > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
-        total = total + f1 * truth.sum(-1) / n
-    return total
 
 
 def bootstrap_mean_f1(
@@ -67,9 +54,9 @@ def bootstrap_mean_f1(
         labels = rows.drop_duplicates("example").set_index("example").label.loc[table.index]
         predicted = (table.to_numpy().T > 0).astype(int)  # [grid, m]
         truth = labels.to_numpy()
-        full += _weighted_f1(truth[None], predicted)
+        full += weighted_f1_along(truth[None], predicted)
         draw = rng.integers(0, len(truth), size=(resamples, len(truth)))
-        boot += _weighted_f1(truth[draw][:, None], predicted[:, draw].transpose(1, 0, 2))
+        boot += weighted_f1_along(truth[draw][:, None], predicted[:, draw].transpose(1, 0, 2))
     return full / len(tasks), boot / len(tasks)
 
 
